@@ -1,0 +1,351 @@
+/**
+ * The localist transformer: a decoder-only, pre-LayerNorm transformer whose
+ * attention carries block key biases and the locality dial. Shapes use
+ * B = batch, T = context, D = width, H = heads, E = D / H, V = vocabulary,
+ * K = named blocks and G = K + 1 blocks counting the background block 0.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { embeddingLookup, matMul, matMulConstant, softmaxCrossEntropy } from './ops';
+
+export interface ModelConfig {
+  /** Vocabulary size V, special tokens included. */
+  vocabSize: number;
+  /** Context length T in tokens (default 64). */
+  contextLength: number;
+  /** Transformer layers L (default 2). */
+  layers: number;
+  /** Attention heads H per layer (default 4); must divide the width. */
+  heads: number;
+  /** Model width D (default 128). */
+  width: number;
+  /** Named blocks K; each adds a block embedding (D) and one key bias per layer and head. */
+  blocks: number;
+}
+
+export const DEFAULT_MODEL_CONFIG: Omit<ModelConfig, 'vocabSize' | 'blocks'> = {
+  contextLength: 64,
+  layers: 2,
+  heads: 4,
+  width: 128,
+};
+
+/** Dial settings read at every forward pass; changing them changes no weight. */
+export interface DialSettings {
+  /** Locality dial lambda in [0, 1]: 0 is the ordinary transformer. */
+  lambda: number;
+  /** Sharpening kappa >= 0 of the block prior on rows without an active rule (default 4). */
+  kappa: number;
+}
+
+/** Constants of one batch, built from token ids on the host. */
+export interface BatchInputs {
+  batch: number;
+  /** Input token ids, [B * T] row-major. */
+  tokens: Int32Array;
+  /** One-hot block of each position, [B * T * G]. */
+  blockOneHot: Float32Array;
+  /** Union of active rule targets per row, [L, B, H, T, T] (1 on target keys j <= i). */
+  targetMask: Float32Array;
+  /** Strength beta in nats of the strongest active rule per row, [L, B, H, T]; 0 without a rule. */
+  strength: Float32Array;
+  /** 1 where a rule is active on the row, [L, B, H, T]. */
+  active: Uint8Array;
+}
+
+export interface ForwardOptions {
+  dial: DialSettings;
+  /** Keep the undialled and dialled attention of every layer for metrics. */
+  keepAttention?: boolean;
+}
+
+export interface ForwardResult {
+  /** Next-token logits, [B * T, V]. */
+  logits: tf.Tensor2D;
+  /** Mean block entropy of the dialled attention over all rows, heads and layers (nats). */
+  blockEntropy: tf.Scalar;
+  /** Sum over active rule rows of -ln A_T (nats). */
+  ruleNllSum: tf.Scalar;
+  /** Number of active rule rows in the batch, all layers and heads. */
+  activeRows: number;
+  /** Per layer, undialled attention p, [B, H, T, T] (only with keepAttention). */
+  distributed?: tf.Tensor4D[];
+  /** Per layer, dialled attention A, [B, H, T, T] (only with keepAttention). */
+  dialled?: tf.Tensor4D[];
+}
+
+const LOG_FLOOR = 1e-9;
+const MASKED_LOGIT = -1e9;
+const LAYER_NORM_EPSILON = 1e-5;
+
+/** Deterministic normal initializer seeded per parameter. */
+function initNormal(shape: number[], std: number, seed: number): tf.Tensor {
+  return tf.randomNormal(shape, 0, std, 'float32', seed);
+}
+
+export class LocalistModel {
+  readonly config: ModelConfig;
+  /** Trainable parameters by stable name; checkpoints store them under these names. */
+  readonly params = new Map<string, tf.Variable>();
+  private causalMask: tf.Tensor | undefined;
+
+  constructor(config: ModelConfig, seed = 1) {
+    validateModelConfig(config);
+    this.config = config;
+    const { vocabSize: V, contextLength: T, layers: L, heads: H, width: D, blocks: K } = config;
+    let nextSeed = seed * 7919;
+    const add = (name: string, value: tf.Tensor) => {
+      this.params.set(name, tf.variable(value, true, name));
+      value.dispose();
+    };
+    const normal = (shape: number[], std = 0.02) => initNormal(shape, std, nextSeed++);
+    // Residual projections are scaled down with depth, as in GPT-2.
+    const residualStd = 0.02 / Math.sqrt(2 * L);
+
+    add('tokenEmbedding', normal([V, D]));
+    add('positionEmbedding', normal([T, D], 0.01));
+    if (K > 0) add('blockEmbedding', tf.zeros([K, D]));
+    for (let l = 0; l < L; l++) {
+      const p = `layer${l}.`;
+      add(`${p}attentionNorm.gamma`, tf.ones([D]));
+      add(`${p}attentionNorm.beta`, tf.zeros([D]));
+      add(`${p}qkv.kernel`, normal([D, 3 * D]));
+      add(`${p}qkv.bias`, tf.zeros([3 * D]));
+      add(`${p}attentionOut.kernel`, normal([D, D], residualStd));
+      add(`${p}attentionOut.bias`, tf.zeros([D]));
+      if (K > 0) add(`${p}blockKeyBias`, tf.zeros([K, H]));
+      add(`${p}mlpNorm.gamma`, tf.ones([D]));
+      add(`${p}mlpNorm.beta`, tf.zeros([D]));
+      add(`${p}mlpIn.kernel`, normal([D, 4 * D]));
+      add(`${p}mlpIn.bias`, tf.zeros([4 * D]));
+      add(`${p}mlpOut.kernel`, normal([4 * D, D], residualStd));
+      add(`${p}mlpOut.bias`, tf.zeros([D]));
+    }
+    add('finalNorm.gamma', tf.ones([D]));
+    add('finalNorm.beta', tf.zeros([D]));
+    add('output.kernel', normal([D, V]));
+    add('output.bias', tf.zeros([V]));
+  }
+
+  get parameterCount(): number {
+    let total = 0;
+    for (const variable of this.params.values()) total += variable.size;
+    return total;
+  }
+
+  param(name: string): tf.Variable {
+    const variable = this.params.get(name);
+    if (!variable) throw new Error(`model has no parameter "${name}"`);
+    return variable;
+  }
+
+  /** Additive causal mask, [1, 1, T, T]: 0 on keys j <= i, a large negative number after. */
+  private mask(): tf.Tensor {
+    if (!this.causalMask) {
+      const T = this.config.contextLength;
+      const values = new Float32Array(T * T);
+      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) values[i * T + j] = MASKED_LOGIT;
+      this.causalMask = tf.keep(tf.tensor4d(values, [1, 1, T, T]));
+    }
+    return this.causalMask;
+  }
+
+  /**
+   * Runs the dialled forward pass. Call inside `tf.tidy` (or dispose the
+   * result); only tensors in the result survive.
+   */
+  forward(inputs: BatchInputs, options: ForwardOptions): ForwardResult {
+    const { contextLength: T, layers: L, heads: H, width: D, blocks: K } = this.config;
+    const B = inputs.batch;
+    const G = K + 1;
+    const E = D / H;
+    const { lambda, kappa } = options.dial;
+    validateDial(options.dial);
+
+    const ids = tf.tensor1d(inputs.tokens, 'int32'); // [B*T]
+    const blockOneHot2d = tf.tensor2d(inputs.blockOneHot, [B * T, G]); // [B*T, G]
+    const keysOneHot = tf.reshape(blockOneHot2d, [B, 1, T, G]); // [B, 1, T, G]
+    const keysOneHotT = tf.transpose(keysOneHot, [0, 1, 3, 2]); // [B, 1, G, T]
+
+    // Embeddings: token + position + block, [B*T, D].
+    let x = embeddingLookup(this.param('tokenEmbedding') as tf.Tensor2D, ids);
+    // Broadcast add instead of tile, which is slow on wasm.
+    x = tf.reshape(tf.add(tf.reshape(x, [B, T, D]), this.param('positionEmbedding')), [B * T, D]);
+    if (K > 0) {
+      const blockTable = tf.concat([tf.zeros([1, D]), this.param('blockEmbedding')], 0); // [G, D]
+      x = tf.add(x, matMul(blockOneHot2d, blockTable)); // [B*T, D]
+    }
+
+    const plane = B * H * T;
+    let blockEntropySum: tf.Scalar = tf.scalar(0);
+    let ruleNllSum: tf.Scalar = tf.scalar(0);
+    let activeRows = 0;
+    const distributed: tf.Tensor4D[] = [];
+    const dialled: tf.Tensor4D[] = [];
+
+    for (let l = 0; l < L; l++) {
+      const p = `layer${l}.`;
+      const h = layerNorm(x, this.param(`${p}attentionNorm.gamma`), this.param(`${p}attentionNorm.beta`));
+      const qkv = tf.add(matMul(h, this.param(`${p}qkv.kernel`)), this.param(`${p}qkv.bias`)); // [B*T, 3D]
+      // Split on the 2-D tensor: wasm's SplitV on rank 5 is far slower.
+      const [q0, k0, v0] = tf.split(qkv, 3, 1); // each [B*T, D]
+      const q = tf.transpose(tf.reshape(q0, [B, T, H, E]), [0, 2, 1, 3]); // [B, H, T, E]
+      const kT = tf.transpose(tf.reshape(k0, [B, T, H, E]), [0, 2, 3, 1]); // [B, H, E, T]
+      const v = tf.transpose(tf.reshape(v0, [B, T, H, E]), [0, 2, 1, 3]); // [B, H, T, E]
+
+      // s[i,j] = q_i . k_j / sqrt(E) + b[l,h,g(j)], causal.
+      let scores = tf.mul(matMul(q, kT), 1 / Math.sqrt(E)); // [B, H, T, T]
+      if (K > 0) {
+        const biasTable = tf.concat([tf.zeros([1, H]), this.param(`${p}blockKeyBias`)], 0); // [G, H]
+        const keyBias = matMul(blockOneHot2d, biasTable); // [B*T, H]
+        const keyBias4 = tf.reshape(tf.transpose(tf.reshape(keyBias, [B, T, H]), [0, 2, 1]), [B, H, 1, T]);
+        scores = tf.add(scores, keyBias4);
+      }
+      scores = tf.add(scores, this.mask());
+      const attention = tf.softmax(scores); // p, [B, H, T, T]
+
+      // Dial: rule rows get lambda * beta on their targets; other rows get
+      // lambda * kappa * ln m_g(j), the log block mass of each key's block.
+      const layerOffset = l * plane;
+      const targetMask = tf.tensor4d(
+        inputs.targetMask.subarray(layerOffset * T, (layerOffset + plane) * T),
+        [B, H, T, T],
+      );
+      const strength = inputs.strength.subarray(layerOffset, layerOffset + plane);
+      const active = inputs.active.subarray(layerOffset, layerOffset + plane);
+      const ruleBias = new Float32Array(plane);
+      const blockPriorWeight = new Float32Array(plane);
+      let layerActive = 0;
+      for (let r = 0; r < plane; r++) {
+        if (active[r]) {
+          ruleBias[r] = lambda * strength[r];
+          layerActive++;
+        } else {
+          blockPriorWeight[r] = lambda * kappa;
+        }
+      }
+      activeRows += layerActive;
+      const blockMass = matMulConstant(attention, keysOneHot, keysOneHotT); // m, [B, H, T, G]
+      const logBlockMass = tf.log(tf.maximum(blockMass, LOG_FLOOR));
+      const keyPrior = matMulConstant(logBlockMass, keysOneHotT, keysOneHot); // ln m_g(j), [B, H, T, T]
+      const dialledScores = tf.add(
+        scores,
+        tf.add(
+          tf.mul(targetMask, tf.tensor4d(ruleBias, [B, H, T, 1])),
+          tf.mul(keyPrior, tf.tensor4d(blockPriorWeight, [B, H, T, 1])),
+        ),
+      );
+      const dialledAttention = tf.softmax(dialledScores); // A, [B, H, T, T]
+
+      // Penalty terms of the objective, on the dialled attention.
+      const dialledBlockMass = matMulConstant(dialledAttention, keysOneHot, keysOneHotT); // M, [B, H, T, G]
+      const rowBlockEntropy = tf.neg(
+        tf.sum(tf.mul(dialledBlockMass, tf.log(tf.maximum(dialledBlockMass, LOG_FLOOR))), -1),
+      ); // [B, H, T]
+      blockEntropySum = tf.add(blockEntropySum, tf.sum(rowBlockEntropy));
+      if (layerActive > 0) {
+        const targetMass = tf.sum(tf.mul(dialledAttention, targetMask), -1); // A_T, [B, H, T]
+        const activeMask = tf.tensor3d(Float32Array.from(active), [B, H, T]);
+        const nll = tf.mul(tf.neg(tf.log(tf.maximum(targetMass, LOG_FLOOR))), activeMask);
+        ruleNllSum = tf.add(ruleNllSum, tf.sum(nll));
+      }
+      if (options.keepAttention) {
+        distributed.push(attention as tf.Tensor4D);
+        dialled.push(dialledAttention as tf.Tensor4D);
+      }
+
+      const mixed = tf.reshape(tf.transpose(matMul(dialledAttention, v), [0, 2, 1, 3]), [B * T, D]); // [B*T, D]
+      x = tf.add(x, tf.add(matMul(mixed, this.param(`${p}attentionOut.kernel`)), this.param(`${p}attentionOut.bias`)));
+
+      const h2 = layerNorm(x, this.param(`${p}mlpNorm.gamma`), this.param(`${p}mlpNorm.beta`));
+      const hidden = gelu(tf.add(matMul(h2, this.param(`${p}mlpIn.kernel`)), this.param(`${p}mlpIn.bias`))); // [B*T, 4D]
+      x = tf.add(x, tf.add(matMul(hidden, this.param(`${p}mlpOut.kernel`)), this.param(`${p}mlpOut.bias`)));
+    }
+
+    const final = layerNorm(x, this.param('finalNorm.gamma'), this.param('finalNorm.beta'));
+    const logits = tf.add(matMul(final, this.param('output.kernel')), this.param('output.bias')) as tf.Tensor2D; // [B*T, V]
+    const result: ForwardResult = {
+      logits,
+      blockEntropy: tf.div(blockEntropySum, plane * L) as tf.Scalar,
+      ruleNllSum,
+      activeRows,
+    };
+    if (options.keepAttention) {
+      result.distributed = distributed;
+      result.dialled = dialled;
+    }
+    return result;
+  }
+
+  dispose(): void {
+    for (const variable of this.params.values()) variable.dispose();
+    this.params.clear();
+    this.causalMask?.dispose();
+    this.causalMask = undefined;
+  }
+}
+
+/** Objective weights of the penalized likelihood. */
+export interface ObjectiveWeights {
+  /** Weight of the block-entropy penalty (default 0.05). */
+  muBlock: number;
+  /** Weight of the rule penalty, mean -ln A_T over active rows (default 1.0). */
+  muRule: number;
+}
+
+export const DEFAULT_OBJECTIVE: ObjectiveWeights = { muBlock: 0.05, muRule: 1.0 };
+
+/**
+ * L = CE + lambda_train * (mu_block * Omega_block + mu_rule * Omega_rule), in
+ * nats, with lambda_train the dial used for the forward pass.
+ */
+export function objective(
+  result: ForwardResult,
+  targets: tf.Tensor1D,
+  lambdaTrain: number,
+  weights: ObjectiveWeights,
+): { loss: tf.Scalar; crossEntropy: tf.Scalar } {
+  const crossEntropy = softmaxCrossEntropy(result.logits, targets);
+  const ruleTerm = result.activeRows > 0 ? tf.div(result.ruleNllSum, result.activeRows) : tf.scalar(0);
+  const penalty = tf.add(tf.mul(result.blockEntropy, weights.muBlock), tf.mul(ruleTerm, weights.muRule));
+  return { loss: tf.add(crossEntropy, tf.mul(penalty, lambdaTrain)) as tf.Scalar, crossEntropy };
+}
+
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  const mean = tf.mean(x, -1, true);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), -1, true);
+  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, LAYER_NORM_EPSILON))), gamma), beta);
+}
+
+/** GELU, tanh approximation. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+export function validateModelConfig(config: ModelConfig): void {
+  const positive: (keyof ModelConfig)[] = ['vocabSize', 'contextLength', 'layers', 'heads', 'width'];
+  for (const key of positive) {
+    const value = config[key];
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(`model config ${key} = ${value} is invalid; use a positive integer`);
+    }
+  }
+  if (!Number.isInteger(config.blocks) || config.blocks < 0) {
+    throw new RangeError(`model config blocks = ${config.blocks} is invalid; use an integer >= 0`);
+  }
+  if (config.width % config.heads !== 0) {
+    throw new RangeError(
+      `model width ${config.width} is not divisible by heads ${config.heads}; choose a width that is a multiple of the head count`,
+    );
+  }
+}
+
+export function validateDial(dial: DialSettings): void {
+  if (!(dial.lambda >= 0 && dial.lambda <= 1)) {
+    throw new RangeError(`lambda = ${dial.lambda} is outside [0, 1]; set the locality dial between 0 and 1`);
+  }
+  if (!(dial.kappa >= 0) || !Number.isFinite(dial.kappa)) {
+    throw new RangeError(`kappa = ${dial.kappa} is invalid; use a finite number >= 0`);
+  }
+}
