@@ -1,0 +1,117 @@
+/**
+ * Data preparation shared by training, evaluation and the CLI: corpus,
+ * deterministic splits, tokenizer, token streams, block table and rules.
+ * Everything here is reproducible from a `DataSpec`, which checkpoints store.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { buildBlockTable, type BlockTable, type BlocksFileInput } from './blocks';
+import { countTokens, loadBrownCorpus, loadTextCorpus, splitCorpus } from './corpus';
+import { compileRules, buildRuleMasks, type CompiledRules, type RulesFileInput } from './rules';
+import type { RuleMaskBuilder } from './batch';
+import { Tokenizer } from './tokenizer';
+import type { Corpus, CorpusSplits } from './types';
+
+/** Where the text comes from and how it is split and tokenized. */
+export interface DataSpec {
+  /** "brown" for the embedded Brown corpus, otherwise a text file or folder path. */
+  corpus: string;
+  /** Seed of the document split. */
+  seed: number;
+  validationFraction: number;
+  testFraction: number;
+  /** Vocabulary cap, special tokens included (default 8,000). */
+  maxVocab: number;
+}
+
+export const DEFAULT_DATA_SPEC: DataSpec = {
+  corpus: 'brown',
+  seed: 1,
+  validationFraction: 0.05,
+  testFraction: 0.05,
+  maxVocab: 8000,
+};
+
+/** Paths of the demo block and rule sets written for the Brown corpus. */
+export const DEMO_BLOCKS_PATH = fileURLToPath(new URL('../../resources/demo/brown-blocks.json', import.meta.url));
+export const DEMO_RULES_PATH = fileURLToPath(new URL('../../resources/demo/brown-rules.json', import.meta.url));
+
+export interface PreparedData {
+  spec: DataSpec;
+  corpus: Corpus;
+  splits: CorpusSplits;
+  tokenizer: Tokenizer;
+  streams: { train: Int32Array; validation: Int32Array; test: Int32Array };
+  /** Unigram counts of the training stream, per vocabulary id. */
+  trainCounts: Float64Array;
+}
+
+export async function loadCorpus(source: string): Promise<Corpus> {
+  return source === 'brown' ? loadBrownCorpus() : loadTextCorpus(source);
+}
+
+/**
+ * Loads and splits the corpus and encodes each split. With `tokenizer` the
+ * given vocabulary is used (as when a checkpoint is evaluated); otherwise one
+ * is fitted on the training split only, so held-out text stays unseen.
+ */
+export async function prepareData(spec: DataSpec, tokenizer?: Tokenizer): Promise<PreparedData> {
+  const corpus = await loadCorpus(spec.corpus);
+  const splits = splitCorpus(corpus, {
+    seed: spec.seed,
+    validationFraction: spec.validationFraction,
+    testFraction: spec.testFraction,
+  });
+  const texts = (split: keyof CorpusSplits) => splits[split].map((document) => document.text);
+  const fitted = tokenizer ?? Tokenizer.fit(texts('train'), spec.maxVocab);
+  const streams = {
+    train: fitted.encodeDocuments(texts('train')),
+    validation: fitted.encodeDocuments(texts('validation')),
+    test: fitted.encodeDocuments(texts('test')),
+  };
+  return { spec, corpus, splits, tokenizer: fitted, streams, trainCounts: countTokens(streams.train, fitted.size) };
+}
+
+/** Reads a JSON file, naming the file and the fix when it cannot be read or parsed. */
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`${what} file "${path}" could not be read (${code ?? String(error)}); check the path`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${what} file "${path}" is not valid JSON: ${(error as Error).message}; fix the syntax and retry`);
+  }
+}
+
+export interface Localisation {
+  blockTable: BlockTable;
+  blocksFile: BlocksFileInput;
+  rulesFile: RulesFileInput;
+  compiled: CompiledRules;
+}
+
+/** Builds the block table and compiles the rules for a model shape. */
+export function buildLocalisation(
+  data: Pick<PreparedData, 'tokenizer' | 'trainCounts'>,
+  blocksFile: BlocksFileInput,
+  rulesFile: RulesFileInput,
+  shape: { layers: number; heads: number },
+): Localisation {
+  const blockTable = buildBlockTable(blocksFile, data.tokenizer, data.trainCounts);
+  const compiled = compileRules(rulesFile, blockTable, data.tokenizer, shape);
+  return { blockTable, blocksFile, rulesFile, compiled };
+}
+
+export const EMPTY_BLOCKS: BlocksFileInput = { version: 1, blocks: [] };
+export const EMPTY_RULES: RulesFileInput = { version: 1, rules: [] };
+
+/** Mask builder over compiled rules; returns null when no rule is enabled. */
+export function ruleMaskBuilder(compiled: CompiledRules): RuleMaskBuilder {
+  if (compiled.rules.length === 0) return () => null;
+  return (tokens, batch, time) => buildRuleMasks(compiled, tokens, batch, time);
+}

@@ -1,0 +1,340 @@
+/**
+ * One training run's state (model, optimizer, data, blocks and rules) and
+ * its steps. The worker drives it; tests drive it directly.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { assembleBatch, sampleOffsets, type RuleMaskBuilder } from './batch';
+import { blockTableFromJSON, blockTableToJSON, type BlockTable } from './blocks';
+import { readCheckpoint, writeCheckpoint, type CheckpointContents, type TensorRecord } from './checkpoint';
+import { buildLocalisation, prepareData, ruleMaskBuilder, type DataSpec, type PreparedData } from './data';
+import {
+  DEFAULT_MODEL_CONFIG,
+  DEFAULT_OBJECTIVE,
+  LocalistModel,
+  objective,
+  type ModelConfig,
+  type ObjectiveWeights,
+} from './model';
+import { AdamW, DEFAULT_OPTIMIZER, type OptimizerConfig } from './optimizer';
+import { createRandom } from './random';
+import { compileRules, rulesFromJSON, type CompiledRules, type RulesFileInput } from './rules';
+import { Tokenizer } from './tokenizer';
+import type { BlocksFileInput } from './blocks';
+
+/** Everything that defines a training run; stored in its checkpoints. */
+export interface TrainConfig {
+  data: DataSpec;
+  model: Pick<ModelConfig, 'contextLength' | 'layers' | 'heads' | 'width'>;
+  optimizer: Omit<OptimizerConfig, 'totalSteps'>;
+  /** Sequences per step, across all replicas (default 32). */
+  batchSize: number;
+  /** Total optimizer steps. */
+  steps: number;
+  /** The dial during training: a fixed lambda, or "uniform" to draw it from [0, 1] per batch. */
+  lambdaTrain: number | 'uniform';
+  /** kappa of the block prior, in training and by default at inference (default 4). */
+  kappa: number;
+  objective: ObjectiveWeights;
+  /** Seed of initialization, batch sampling and lambda draws. */
+  seed: number;
+  /** Steps between checkpoints; the last step always writes one. */
+  checkpointEvery: number;
+}
+
+export function defaultTrainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    data: { corpus: 'brown', seed: 1, validationFraction: 0.05, testFraction: 0.05, maxVocab: 8000 },
+    model: { ...DEFAULT_MODEL_CONFIG },
+    optimizer: { ...DEFAULT_OPTIMIZER },
+    batchSize: 32,
+    steps: 1000,
+    lambdaTrain: 'uniform',
+    kappa: 4,
+    objective: { ...DEFAULT_OBJECTIVE },
+    seed: 1,
+    checkpointEvery: 200,
+    ...overrides,
+  };
+}
+
+export function validateTrainConfig(config: TrainConfig): void {
+  const integer = (name: string, value: number, min: number) => {
+    if (!Number.isInteger(value) || value < min) {
+      throw new RangeError(`${name} = ${value} is invalid; use an integer >= ${min}`);
+    }
+  };
+  integer('steps', config.steps, 1);
+  integer('batch size', config.batchSize, 1);
+  integer('checkpoint interval', config.checkpointEvery, 1);
+  if (config.lambdaTrain !== 'uniform' && !(config.lambdaTrain >= 0 && config.lambdaTrain <= 1)) {
+    throw new RangeError(`training lambda ${config.lambdaTrain} is outside [0, 1]; use a value in [0, 1] or "uniform"`);
+  }
+  if (!(config.optimizer.learningRate > 0)) {
+    throw new RangeError(`learning rate ${config.optimizer.learningRate} is invalid; use a positive number such as 0.003`);
+  }
+}
+
+/** Progress of one step, in nats. */
+export interface StepReport {
+  step: number;
+  loss: number;
+  crossEntropy: number;
+  lambda: number;
+  gradientNorm: number;
+}
+
+export interface RunState {
+  config: TrainConfig;
+  modelConfig: ModelConfig;
+  data: PreparedData;
+  blockTable: BlockTable;
+  rulesFile: RulesFileInput;
+  compiled: CompiledRules;
+  buildMasks: RuleMaskBuilder;
+  model: LocalistModel;
+  optimizer: AdamW;
+  /** Steps already taken. */
+  step: number;
+  tokensSeen: number;
+  elapsedSeconds: number;
+}
+
+/** The dial value used for training step `step`. */
+export function lambdaForStep(config: TrainConfig, step: number): number {
+  if (config.lambdaTrain !== 'uniform') return config.lambdaTrain;
+  return createRandom(config.seed * 48_271 + step * 13 + 5)();
+}
+
+/** Prepares a new run: data, tokenizer, blocks, rules, model and optimizer. */
+export async function createRun(
+  config: TrainConfig,
+  blocksFile: BlocksFileInput,
+  rulesFile: RulesFileInput,
+  preparedData?: PreparedData,
+): Promise<RunState> {
+  validateTrainConfig(config);
+  const data = preparedData ?? (await prepareData(config.data));
+  const localisation = buildLocalisation(data, blocksFile, rulesFile, config.model);
+  const modelConfig: ModelConfig = {
+    ...config.model,
+    vocabSize: data.tokenizer.size,
+    blocks: localisation.blockTable.blocks.length,
+  };
+  const model = new LocalistModel(modelConfig, config.seed);
+  const optimizer = new AdamW({ ...config.optimizer, totalSteps: config.steps }, model.params);
+  return {
+    config,
+    modelConfig,
+    data,
+    blockTable: localisation.blockTable,
+    rulesFile,
+    compiled: localisation.compiled,
+    buildMasks: ruleMaskBuilder(localisation.compiled),
+    model,
+    optimizer,
+    step: 0,
+    tokensSeen: 0,
+    elapsedSeconds: 0,
+  };
+}
+
+/**
+ * Computes the objective's gradients for one step on this replica's share of
+ * the batch. The caller owns the returned tensors.
+ */
+export function computeGradients(
+  run: RunState,
+  replica = 0,
+  replicas = 1,
+): { report: Omit<StepReport, 'gradientNorm'>; grads: Record<string, tf.Tensor> } {
+  const { config, model } = run;
+  const T = config.model.contextLength;
+  const offsets = sampleOffsets(run.data.streams.train.length, T, config.batchSize, config.seed, run.step);
+  const share = Math.ceil(config.batchSize / replicas);
+  const mine = offsets.slice(replica * share, (replica + 1) * share);
+  const batch = assembleBatch(
+    run.data.streams.train,
+    mine,
+    { contextLength: T, layers: config.model.layers, heads: config.model.heads, blockCount: run.modelConfig.blocks + 1 },
+    run.blockTable.blockOf,
+    run.buildMasks,
+  );
+  const lambda = lambdaForStep(config, run.step);
+  const variables = [...model.params.values()];
+  let crossEntropyTensor: tf.Scalar | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const result = model.forward(batch.inputs, { dial: { lambda, kappa: config.kappa } });
+    const terms = objective(result, tf.tensor1d(batch.targets, 'int32'), lambda, config.objective);
+    crossEntropyTensor = tf.keep(terms.crossEntropy);
+    return terms.loss;
+  }, variables);
+  const loss = value.dataSync()[0];
+  const crossEntropy = crossEntropyTensor ? crossEntropyTensor.dataSync()[0] : Number.NaN;
+  value.dispose();
+  crossEntropyTensor?.dispose();
+  const byName: Record<string, tf.Tensor> = {};
+  for (const [name, variable] of model.params) byName[name] = grads[variable.name];
+  return { report: { step: run.step, loss, crossEntropy, lambda }, grads: byName };
+}
+
+/** Applies gradients, advances the step and disposes the gradients. */
+export function applyGradients(run: RunState, grads: Record<string, tf.Tensor>, tokens: number): number {
+  const norm = run.optimizer.apply(run.model.params, grads, run.step);
+  tf.dispose(Object.values(grads));
+  run.step += 1;
+  run.tokensSeen += tokens;
+  return norm;
+}
+
+/** One step on one replica: gradients, update, report. */
+export function trainStep(run: RunState): StepReport {
+  const { report, grads } = computeGradients(run);
+  if (!Number.isFinite(report.loss)) {
+    tf.dispose(Object.values(grads));
+    throw new Error(
+      `training diverged at step ${run.step} (loss ${report.loss}); lower the learning rate (now ${run.config.optimizer.learningRate}) and resume from the last checkpoint`,
+    );
+  }
+  const gradientNorm = applyGradients(run, grads, run.config.batchSize * run.config.model.contextLength);
+  return { ...report, gradientNorm };
+}
+
+function records(variables: Map<string, tf.Variable>): TensorRecord[] {
+  return [...variables].map(([name, variable]) => ({
+    name,
+    shape: [...variable.shape],
+    data: Float32Array.from(variable.dataSync() as Float32Array),
+  }));
+}
+
+/** Everything a checkpoint of this run stores. */
+export function snapshot(run: RunState, backend: string, metrics: unknown = null): CheckpointContents {
+  const optimizer: TensorRecord[] = [];
+  for (const [name, { m, v }] of run.optimizer.moments) {
+    optimizer.push({ name: `${name}#m`, shape: [...m.shape], data: Float32Array.from(m.dataSync() as Float32Array) });
+    optimizer.push({ name: `${name}#v`, shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) });
+  }
+  return {
+    config: { train: run.config, model: run.modelConfig },
+    tokenizer: run.data.tokenizer.toJSON(),
+    blocks: blockTableToJSON(run.blockTable),
+    rules: run.rulesFile,
+    metrics,
+    training: {
+      step: run.step,
+      tokensSeen: run.tokensSeen,
+      elapsedSeconds: run.elapsedSeconds,
+      backend,
+      seed: run.config.seed,
+    },
+    weights: records(run.model.params),
+    optimizer,
+  };
+}
+
+export async function saveRun(run: RunState, path: string, backend: string, appVersion: string, metrics: unknown = null) {
+  return writeCheckpoint(path, snapshot(run, backend, metrics), { appVersion });
+}
+
+/** A model restored from a checkpoint, with what evaluation needs. */
+export interface LoadedModel {
+  config: TrainConfig;
+  modelConfig: ModelConfig;
+  tokenizer: Tokenizer;
+  blockTable: BlockTable;
+  rulesFile: RulesFileInput;
+  compiled: CompiledRules;
+  model: LocalistModel;
+  contents: CheckpointContents;
+  sha256: string;
+}
+
+function assign(variables: Map<string, tf.Variable>, records: TensorRecord[], path: string, part: string): void {
+  const byName = new Map(records.map((record) => [record.name, record]));
+  for (const [name, variable] of variables) {
+    const record = byName.get(name);
+    if (!record) throw new Error(`checkpoint "${path}" has no ${part} tensor "${name}"; it was written for another model`);
+    if (record.shape.join(',') !== variable.shape.join(',')) {
+      throw new Error(
+        `checkpoint "${path}" ${part} tensor "${name}" has shape [${record.shape}] but the model expects [${variable.shape}]; the config and weights do not match`,
+      );
+    }
+  }
+  for (const [name, variable] of variables) {
+    const record = byName.get(name)!;
+    variable.assign(tf.tensor(record.data, record.shape));
+  }
+}
+
+function parseStoredConfig(contents: CheckpointContents, path: string): { train: TrainConfig; model: ModelConfig } {
+  const config = contents.config as { train?: TrainConfig; model?: ModelConfig } | null;
+  if (!config || typeof config !== 'object' || !config.train || !config.model) {
+    throw new Error(`checkpoint "${path}" has no training configuration; it was not written by this workbench's trainer`);
+  }
+  return { train: config.train, model: config.model };
+}
+
+/**
+ * Loads a checkpoint for inference. Nothing is created unless every part
+ * checks out; a damaged or foreign file raises a `CheckpointError`.
+ */
+export async function loadModel(path: string): Promise<LoadedModel> {
+  const { contents, summary } = await readCheckpoint(path);
+  const { train, model: modelConfig } = parseStoredConfig(contents, path);
+  const tokenizer = Tokenizer.fromJSON(contents.tokenizer);
+  const blockTable = blockTableFromJSON(contents.blocks, tokenizer);
+  const rulesFile = rulesFromJSON(contents.rules);
+  const compiled = compileRules(rulesFile, blockTable, tokenizer, modelConfig);
+  const model = new LocalistModel(modelConfig, train.seed);
+  try {
+    assign(model.params, contents.weights, path, 'weight');
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return { config: train, modelConfig, tokenizer, blockTable, rulesFile, compiled, model, contents, sha256: summary.sha256 };
+}
+
+/**
+ * Restores a run from a checkpoint so that training continues at its step,
+ * with its optimizer state. `steps` may raise the total.
+ */
+export async function resumeRun(path: string, steps?: number): Promise<RunState> {
+  const loaded = await loadModel(path);
+  const config = { ...loaded.config, steps: steps ?? loaded.config.steps };
+  validateTrainConfig(config);
+  const data = await prepareData(config.data, loaded.tokenizer);
+  const optimizer = new AdamW({ ...config.optimizer, totalSteps: config.steps }, loaded.model.params);
+  const moments = new Map<string, tf.Variable>();
+  for (const [name, { m, v }] of optimizer.moments) {
+    moments.set(`${name}#m`, m);
+    moments.set(`${name}#v`, v);
+  }
+  try {
+    assign(moments, loaded.contents.optimizer, path, 'optimizer');
+  } catch (error) {
+    optimizer.dispose();
+    loaded.model.dispose();
+    throw error;
+  }
+  const position = loaded.contents.training;
+  return {
+    config,
+    modelConfig: loaded.modelConfig,
+    data,
+    blockTable: loaded.blockTable,
+    rulesFile: loaded.rulesFile,
+    compiled: loaded.compiled,
+    buildMasks: ruleMaskBuilder(loaded.compiled),
+    model: loaded.model,
+    optimizer,
+    step: position.step,
+    tokensSeen: position.tokensSeen,
+    elapsedSeconds: position.elapsedSeconds,
+  };
+}
+
+export function disposeRun(run: RunState): void {
+  run.model.dispose();
+  run.optimizer.dispose();
+}
