@@ -10,6 +10,24 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+interface GradientDefinition {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+}
+
+// tfjs types a custom gradient function's parameters as one union list
+// (inputs and the save function together); these wrappers give the two
+// arities used here their precise types.
+function customUnary(f: (x: tf.Tensor, save: tf.GradSaveFunc) => GradientDefinition): (x: tf.Tensor) => tf.Tensor {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]);
+}
+
+function customBinary(
+  f: (x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => GradientDefinition,
+): (x: tf.Tensor, y: tf.Tensor) => tf.Tensor {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]);
+}
+
 /** Swaps the last two axes of a tensor of rank 2 or more. */
 export function transposeLast(x: tf.Tensor): tf.Tensor {
   const rank = x.rank;
@@ -39,7 +57,7 @@ function reduceToShape(grad: tf.Tensor, shape: number[]): tf.Tensor {
  * gradient uses plain matMuls on explicitly transposed operands.
  */
 export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const op = tf.customGrad((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = customBinary((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, y]);
     return {
       value: tf.matMul(x, y),
@@ -61,7 +79,7 @@ export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * matrix of the keys) and for carrying log block masses back to keys.
  */
 export function matMulConstant(a: tf.Tensor, constant: tf.Tensor, constantT: tf.Tensor): tf.Tensor {
-  const op = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = customUnary((x: tf.Tensor, save: tf.GradSaveFunc) => {
     // Everything the backward pass reads is saved, because the caller's tidy
     // scope may dispose the constants before it runs.
     save([x, constantT]);
@@ -79,7 +97,7 @@ export function matMulConstant(a: tf.Tensor, constant: tf.Tensor, constantT: tf.
  */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   const [vocabSize, width] = table.shape;
-  const op = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = customUnary((t: tf.Tensor, save: tf.GradSaveFunc) => {
     save([ids]);
     return {
       value: tf.gather(t, ids),
@@ -102,7 +120,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
   const [rows] = logits.shape;
-  const op = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = customUnary((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const probs = tf.softmax(x);
     const indices = tf.stack([tf.range(0, rows, 1, 'int32'), labels], 1); // [N, 2]
     const picked = tf.gatherND(probs, indices); // [N]

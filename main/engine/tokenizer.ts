@@ -20,7 +20,7 @@ export interface TokenizerJSON {
 // A word is letters and digits, optionally joined by inner apostrophes,
 // hyphens or dots ("don't", "term-end", "3.5"); anything else that is not
 // white space is a one-character punctuation token.
-const TOKEN_PATTERN = /[\p{L}\p{N}]+(?:['’.\-][\p{L}\p{N}]+)*|[^\s\p{L}\p{N}]/gu;
+const TOKEN_PATTERN = /[\p{L}\p{N}]+(?:['’.-][\p{L}\p{N}]+)*|[^\s\p{L}\p{N}]/gu;
 
 /** Splits text into lower-cased word and punctuation strings. */
 export function splitWords(text: string): string[] {

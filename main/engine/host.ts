@@ -1,0 +1,106 @@
+/**
+ * The engine host: starts worker threads for a job, relays their progress,
+ * forwards cancellation and returns the result. The CLI, the HTTP server and
+ * Electron's main process all run jobs through `runJob`.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { EngineError, type EngineJob, type JobResult, type WorkerMessage } from './jobs';
+import { CONTROL_WORDS, markFailed, requestCancel } from './replicas';
+import type { WorkerInput } from './worker';
+
+export const APP_VERSION = '0.1.0';
+
+export interface RunJobOptions {
+  signal?: AbortSignal;
+  onMessage?: (message: WorkerMessage) => void;
+}
+
+function workerEntry(): { url: URL; typescript: boolean } {
+  const compiled = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return { url: compiled, typescript: false };
+  return { url: new URL('./worker.ts', import.meta.url), typescript: true };
+}
+
+function startWorker(input: WorkerInput): Worker {
+  const entry = workerEntry();
+  if (!entry.typescript) return new Worker(entry.url, { workerData: input });
+  // Running from TypeScript sources (CLI through tsx, tests): register the
+  // tsx loader inside the worker before importing the entry.
+  const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(
+    pathToFileURL(fileURLToPath(entry.url)).href,
+  )}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: input });
+}
+
+/**
+ * Runs a job in worker threads (one per training replica) and resolves with
+ * its result. Rejects with an `EngineError`; code `cancelled` after an abort.
+ */
+export function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<JobResult> {
+  const replicas = job.kind === 'train' ? Math.max(1, Math.floor(job.replicas)) : 1;
+  const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
+  const controlWords = new Int32Array(control);
+  return new Promise<JobResult>((resolve, reject) => {
+    let result: JobResult | undefined;
+    let failure: EngineError | undefined;
+    let running = replicas;
+    const workers: Worker[] = [];
+    const onAbort = () => requestCancel(controlWords);
+    if (options.signal?.aborted) {
+      reject(new EngineError({ code: 'cancelled', message: 'cancelled before the job started' }));
+      return;
+    }
+    options.signal?.addEventListener('abort', onAbort);
+
+    const finish = () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (failure) reject(failure);
+      else if (result) resolve(result);
+      else reject(new EngineError({ code: 'failed', message: 'engine worker stopped without a result' }));
+    };
+
+    const start = (gradients: SharedArrayBuffer | null) => {
+      for (let replica = 0; replica < replicas; replica++) {
+        const worker = startWorker({ job, replica, control, gradients, appVersion: APP_VERSION });
+        workers.push(worker);
+        worker.on('message', (message: WorkerMessage) => {
+          if (message.type === 'result') result = message.result;
+          else if (message.type === 'error') {
+            // The first error is the cause; replicas that stop because of it say so too.
+            if (!failure || failure.message.startsWith('another training replica failed')) failure = new EngineError(message.error);
+          } else options.onMessage?.(message);
+        });
+        worker.on('error', (error) => {
+          markFailed(controlWords);
+          failure ??= new EngineError({ code: 'failed', message: `engine worker crashed: ${error.message}` });
+        });
+        worker.on('exit', () => {
+          running -= 1;
+          if (running === 0) finish();
+        });
+      }
+    };
+
+    if (job.kind === 'train' && replicas > 1) {
+      // Gradient slots are sized by the parameter count, which the first
+      // replica reports after it has built the model.
+      sizeGradientBuffer(job)
+        .then((parameterCount) => start(new SharedArrayBuffer(parameterCount * 4 * replicas)))
+        .catch((error: unknown) => {
+          options.signal?.removeEventListener('abort', onAbort);
+          reject(error instanceof EngineError ? error : new EngineError({ code: 'failed', message: String(error) }));
+        });
+    } else {
+      start(null);
+    }
+  });
+}
+
+/** Parameter count of the model a training job builds, read without tensors. */
+async function sizeGradientBuffer(job: EngineJob): Promise<number> {
+  if (job.kind !== 'train') return 0;
+  const { parameterCountFor } = await import('./parameter-count');
+  return parameterCountFor(job);
+}

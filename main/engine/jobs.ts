@@ -1,0 +1,149 @@
+/**
+ * Messages between the engine host and its worker threads. Every job reports
+ * progress and can be cancelled; errors cross as plain data.
+ */
+import type { BlocksFileInput } from './blocks';
+import type { EvaluationMetrics } from './evaluate';
+import type { RulesFileInput } from './rules';
+import type { TrainConfig } from './trainer';
+
+export interface TrainJob {
+  kind: 'train';
+  /** A new run, or a checkpoint to resume. */
+  start: { config: TrainConfig; blocks: BlocksFileInput; rules: RulesFileInput } | { resume: string; steps?: number };
+  /** Where checkpoints are written; each save replaces the file atomically. */
+  checkpointPath: string;
+  /** Replicas training data-parallel, one worker thread each (default 1). */
+  replicas: number;
+}
+
+export interface EvaluateJob {
+  kind: 'evaluate';
+  checkpoint: string;
+  split: 'validation' | 'test';
+  lambdas: number[];
+  kappa?: number;
+  maxTokens?: number;
+  /** Also fit and score the interpolated bigram baseline on the same split. */
+  bigram?: boolean;
+}
+
+export interface InspectJob {
+  kind: 'inspect';
+  checkpoint: string;
+  text: string;
+  lambda: number;
+  kappa?: number;
+  topK: number;
+}
+
+export type EngineJob = TrainJob | EvaluateJob | InspectJob;
+
+export interface TrainProgress {
+  type: 'progress';
+  step: number;
+  steps: number;
+  loss: number;
+  crossEntropy: number;
+  lambda: number;
+  gradientNorm: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+  elapsedSeconds: number;
+}
+
+export interface EvaluateProgress {
+  type: 'evaluate-progress';
+  lambda: number;
+  done: number;
+  total: number;
+}
+
+export interface CheckpointSaved {
+  type: 'checkpoint';
+  path: string;
+  step: number;
+  sha256: string;
+}
+
+export interface LogMessage {
+  type: 'log';
+  message: string;
+}
+
+export interface TrainResult {
+  kind: 'train';
+  backend: string;
+  backendSkipped: string[];
+  parameterCount: number;
+  steps: number;
+  tokensSeen: number;
+  elapsedSeconds: number;
+  checkpoint: string;
+  sha256: string;
+  /** True when the run stopped early on request; the checkpoint holds the last finished step. */
+  cancelled: boolean;
+  finalLoss: number | null;
+}
+
+export interface EvaluateResult {
+  kind: 'evaluate';
+  backend: string;
+  checkpoint: string;
+  sha256: string;
+  split: 'validation' | 'test';
+  results: EvaluationMetrics[];
+  bigram: { interpolation: number; perplexity: number } | null;
+}
+
+export interface TokenPrediction {
+  token: string;
+  probability: number;
+}
+
+export interface InspectResult {
+  kind: 'inspect';
+  backend: string;
+  tokens: string[];
+  lambda: number;
+  /** Top next-token predictions after the last position, at the dial and at lambda = 0. */
+  dialled: TokenPrediction[];
+  distributed: TokenPrediction[];
+  /** Block names, index 0 being the background block. */
+  blocks: string[];
+  /** Block masses of the last position's attention, [layer][head][block], at the dial and at 0. */
+  blockMassesDialled: number[][][];
+  blockMassesDistributed: number[][][];
+  /** Rules active on the last position, per layer and head. */
+  activeRules: { layer: number; head: number; rules: string[] }[];
+}
+
+export type JobResult = TrainResult | EvaluateResult | InspectResult;
+
+/** Error codes of the engine, so callers can tell bad input from failures. */
+export type EngineErrorCode = 'invalid-input' | 'not-found' | 'invalid-checkpoint' | 'cancelled' | 'failed';
+
+export interface EngineErrorData {
+  code: EngineErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+export type WorkerMessage =
+  | TrainProgress
+  | EvaluateProgress
+  | CheckpointSaved
+  | LogMessage
+  | { type: 'result'; result: JobResult }
+  | { type: 'error'; error: EngineErrorData };
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  readonly details?: unknown;
+  constructor(data: EngineErrorData) {
+    super(data.message);
+    this.name = 'EngineError';
+    this.code = data.code;
+    this.details = data.details;
+  }
+}

@@ -1,0 +1,26 @@
+/** Parameter counts computed from configurations, without building tensors. */
+import { readCheckpoint } from './checkpoint';
+import type { TrainJob } from './jobs';
+import type { ModelConfig } from './model';
+
+/** Trainable parameters of a model with this configuration. */
+export function countParameters(config: ModelConfig): number {
+  const { vocabSize: V, contextLength: T, layers: L, heads: H, width: D, blocks: K } = config;
+  const perLayer = 4 * D + (3 * D * D + 3 * D) + (D * D + D) + K * H + (4 * D * D + 4 * D) + (4 * D * D + D);
+  return V * D + T * D + K * D + L * perLayer + 2 * D + D * V + V;
+}
+
+export async function parameterCountFor(job: TrainJob): Promise<number> {
+  if ('resume' in job.start) {
+    const { contents } = await readCheckpoint(job.start.resume);
+    return contents.weights.reduce((total, record) => total + record.data.length, 0);
+  }
+  // The vocabulary size depends on the corpus, so it is not known yet: size
+  // for the cap, which bounds it.
+  const { config, blocks } = job.start;
+  return countParameters({
+    ...config.model,
+    vocabSize: config.data.maxVocab,
+    blocks: blocks.blocks.length,
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Synchronization of data-parallel training replicas through shared memory:
+ * a reusable barrier, a stop decision all replicas read at the same step,
+ * and an all-reduce that averages gradients.
+ *
+ * Control words (Int32Array over a SharedArrayBuffer):
+ * 0 arrivals at the barrier, 1 barrier generation, 2 cancel request from the
+ * host, 3 stop decision for the current step, 4 failure flag.
+ */
+const ARRIVALS = 0;
+const GENERATION = 1;
+const CANCEL = 2;
+const DECISION = 3;
+const FAILED = 4;
+export const CONTROL_WORDS = 8;
+
+export class ReplicaFailedError extends Error {
+  constructor() {
+    super('another training replica failed; see its error');
+    this.name = 'ReplicaFailedError';
+  }
+}
+
+export function requestCancel(control: Int32Array): void {
+  Atomics.store(control, CANCEL, 1);
+  Atomics.notify(control, GENERATION);
+}
+
+export function markFailed(control: Int32Array): void {
+  Atomics.store(control, FAILED, 1);
+  Atomics.add(control, GENERATION, 1);
+  Atomics.notify(control, GENERATION);
+}
+
+export class ReplicaGroup {
+  readonly replica: number;
+  readonly replicas: number;
+  private readonly control: Int32Array;
+  private readonly slots: Float32Array[];
+
+  /** `gradients` holds one slot of `parameterCount` floats per replica. */
+  constructor(control: Int32Array, gradients: SharedArrayBuffer, replica: number, replicas: number, parameterCount: number) {
+    this.control = control;
+    this.replica = replica;
+    this.replicas = replicas;
+    this.slots = Array.from({ length: replicas }, (_, r) => new Float32Array(gradients, r * parameterCount * 4, parameterCount));
+  }
+
+  /** Waits until every replica arrives; throws when one has failed. */
+  barrier(): void {
+    const generation = Atomics.load(this.control, GENERATION);
+    if (Atomics.load(this.control, FAILED)) throw new ReplicaFailedError();
+    if (Atomics.add(this.control, ARRIVALS, 1) === this.replicas - 1) {
+      Atomics.store(this.control, ARRIVALS, 0);
+      Atomics.add(this.control, GENERATION, 1);
+      Atomics.notify(this.control, GENERATION);
+      return;
+    }
+    while (Atomics.load(this.control, GENERATION) === generation) {
+      Atomics.wait(this.control, GENERATION, generation, 200);
+    }
+    if (Atomics.load(this.control, FAILED)) throw new ReplicaFailedError();
+  }
+
+  /**
+   * Returns whether all replicas stop before this step. Replica 0 reads the
+   * host's cancel request once and every replica reads its decision after
+   * the same barrier, so they all stop at the same step.
+   */
+  shouldStop(): boolean {
+    if (this.replica === 0) Atomics.store(this.control, DECISION, Atomics.load(this.control, CANCEL));
+    this.barrier();
+    return Atomics.load(this.control, DECISION) === 1;
+  }
+
+  /** Writes this replica's gradients, waits for the others and returns the mean. */
+  allReduceMean(local: Float32Array): Float32Array {
+    this.slots[this.replica].set(local);
+    this.barrier();
+    const mean = new Float32Array(local.length);
+    for (const slot of this.slots) for (let i = 0; i < mean.length; i++) mean[i] += slot[i];
+    const scale = 1 / this.replicas;
+    for (let i = 0; i < mean.length; i++) mean[i] *= scale;
+    return mean;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The training job as one replica runs it: prepare or resume the run, then
+ * step until done or cancelled, averaging gradients across replicas and
+ * writing checkpoints from replica 0.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendInfo } from './backend';
+import type { JobResult, TrainJob, WorkerMessage } from './jobs';
+import { ReplicaGroup } from './replicas';
+import {
+  applyGradients,
+  computeGradients,
+  createRun,
+  disposeRun,
+  resumeRun,
+  saveRun,
+  type RunState,
+} from './trainer';
+import type { WorkerInput } from './worker';
+
+function flatten(grads: Record<string, tf.Tensor>, names: string[], size: number): Float32Array {
+  const flat = new Float32Array(size);
+  let offset = 0;
+  for (const name of names) {
+    const values = grads[name].dataSync() as Float32Array;
+    flat.set(values, offset);
+    offset += values.length;
+  }
+  return flat;
+}
+
+function unflatten(flat: Float32Array, run: RunState): Record<string, tf.Tensor> {
+  const grads: Record<string, tf.Tensor> = {};
+  let offset = 0;
+  for (const [name, variable] of run.model.params) {
+    grads[name] = tf.tensor(flat.subarray(offset, offset + variable.size), variable.shape);
+    offset += variable.size;
+  }
+  return grads;
+}
+
+export async function runTrainJob(
+  job: TrainJob,
+  input: WorkerInput,
+  backend: BackendInfo,
+  post: (message: WorkerMessage) => void,
+): Promise<JobResult | null> {
+  const run =
+    'resume' in job.start
+      ? await resumeRun(job.start.resume, job.start.steps)
+      : await createRun(job.start.config, job.start.blocks, job.start.rules);
+  const replicas = Math.max(1, job.replicas);
+  const isLeader = input.replica === 0;
+  const names = [...run.model.params.keys()];
+  const parameterCount = run.model.parameterCount;
+  const control = new Int32Array(input.control);
+  if (replicas > 1 && !input.gradients) throw new Error('data-parallel training needs a shared gradient buffer');
+  const group = new ReplicaGroup(
+    control,
+    input.gradients ?? new SharedArrayBuffer(parameterCount * 4),
+    input.replica,
+    replicas,
+    parameterCount,
+  );
+  if (isLeader) {
+    const resumed = 'resume' in job.start ? `, resumed at step ${run.step}` : '';
+    post({
+      type: 'log',
+      message: `training on ${backend.name} with ${replicas} replica(s), ${parameterCount} parameters, ${run.data.streams.train.length} training tokens${resumed}`,
+    });
+  }
+
+  const tokensPerStep = run.config.batchSize * run.config.model.contextLength;
+  const started = performance.now();
+  const elapsedBefore = run.elapsedSeconds;
+  let cancelled = false;
+  let finalLoss: number | null = null;
+  let lastSave: { path: string; sha256: string } | null = null;
+  // Step end times of the last RATE_WINDOW steps, for a rate that the slow
+  // first steps (kernel warm-up) do not drag down.
+  const RATE_WINDOW = 20;
+  const stepEnds: number[] = [performance.now()];
+  const save = async () => {
+    const summary = await saveRun(run, job.checkpointPath, backend.name, input.appVersion);
+    lastSave = { path: summary.path, sha256: summary.sha256 };
+    post({ type: 'checkpoint', path: summary.path, step: run.step, sha256: summary.sha256 });
+  };
+
+  try {
+    while (run.step < run.config.steps) {
+      if (group.shouldStop()) {
+        cancelled = true;
+        break;
+      }
+      const { report, grads } = computeGradients(run, input.replica, replicas);
+      let averaged = grads;
+      if (replicas > 1) {
+        const mean = group.allReduceMean(flatten(grads, names, parameterCount));
+        tf.dispose(Object.values(grads));
+        averaged = unflatten(mean, run);
+      }
+      if (!Number.isFinite(report.loss)) {
+        tf.dispose(Object.values(averaged));
+        throw new Error(
+          `training diverged at step ${run.step} (loss ${report.loss}); lower the learning rate (now ${run.config.optimizer.learningRate}) and resume from the last checkpoint`,
+        );
+      }
+      const gradientNorm = applyGradients(run, averaged, tokensPerStep);
+      run.elapsedSeconds = elapsedBefore + (performance.now() - started) / 1000;
+      finalLoss = report.loss;
+      if (isLeader) {
+        stepEnds.push(performance.now());
+        if (stepEnds.length > RATE_WINDOW + 1) stepEnds.shift();
+        const windowSeconds = (stepEnds[stepEnds.length - 1] - stepEnds[0]) / 1000;
+        const rate = ((stepEnds.length - 1) * tokensPerStep) / Math.max(1e-9, windowSeconds);
+        post({
+          type: 'progress',
+          step: run.step,
+          steps: run.config.steps,
+          loss: report.loss,
+          crossEntropy: report.crossEntropy,
+          lambda: report.lambda,
+          gradientNorm,
+          tokensPerSecond: rate,
+          etaSeconds: ((run.config.steps - run.step) * tokensPerStep) / Math.max(rate, 1e-9),
+          elapsedSeconds: run.elapsedSeconds,
+        });
+        if (run.step % run.config.checkpointEvery === 0 && run.step < run.config.steps) await save();
+      }
+    }
+    if (isLeader) await save();
+  } finally {
+    disposeRun(run);
+  }
+  if (!isLeader) return null;
+  const saved = lastSave as { path: string; sha256: string } | null;
+  return {
+    kind: 'train',
+    backend: backend.name,
+    backendSkipped: backend.skipped,
+    parameterCount,
+    steps: run.step,
+    tokensSeen: run.tokensSeen,
+    elapsedSeconds: run.elapsedSeconds,
+    checkpoint: saved?.path ?? job.checkpointPath,
+    sha256: saved?.sha256 ?? '',
+    cancelled,
+    finalLoss,
+  };
+}
