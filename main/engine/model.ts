@@ -82,6 +82,8 @@ function initNormal(shape: number[], std: number, seed: number): tf.Tensor {
   return tf.randomNormal(shape, 0, std, 'float32', seed);
 }
 
+let modelInstances = 0;
+
 export class LocalistModel {
   readonly config: ModelConfig;
   /** Trainable parameters by stable name; checkpoints store them under these names. */
@@ -93,8 +95,11 @@ export class LocalistModel {
     this.config = config;
     const { vocabSize: V, contextLength: T, layers: L, heads: H, width: D, blocks: K } = config;
     let nextSeed = seed * 7919;
+    // tfjs registers variable names globally, so each model instance gets
+    // its own prefix; `params` keys stay the stable names.
+    const prefix = `model${++modelInstances}/`;
     const add = (name: string, value: tf.Tensor) => {
-      this.params.set(name, tf.variable(value, true, name));
+      this.params.set(name, tf.variable(value, true, prefix + name));
       value.dispose();
     };
     const normal = (shape: number[], std = 0.02) => initNormal(shape, std, nextSeed++);
@@ -163,8 +168,11 @@ export class LocalistModel {
 
     const ids = tf.tensor1d(inputs.tokens, 'int32'); // [B*T]
     const blockOneHot2d = tf.tensor2d(inputs.blockOneHot, [B * T, G]); // [B*T, G]
-    const keysOneHot = tf.reshape(blockOneHot2d, [B, 1, T, G]); // [B, 1, T, G]
-    const keysOneHotT = tf.transpose(keysOneHot, [0, 1, 3, 2]); // [B, 1, G, T]
+    // Block one-hots of the keys per sequence. Attention rows are reshaped to
+    // [B, H*T, T] before multiplying by these, because tfjs 4.22's batched
+    // matMul broadcasts a [B, 1, ...] operand wrongly against [B, H, ...].
+    const keysOneHot = tf.reshape(blockOneHot2d, [B, T, G]); // [B, T, G]
+    const keysOneHotT = tf.transpose(keysOneHot, [0, 2, 1]); // [B, G, T]
 
     // Embeddings: token + position + block, [B*T, D].
     let x = embeddingLookup(this.param('tokenEmbedding') as tf.Tensor2D, ids);
@@ -224,9 +232,9 @@ export class LocalistModel {
         }
       }
       activeRows += layerActive;
-      const blockMass = matMulConstant(attention, keysOneHot, keysOneHotT); // m, [B, H, T, G]
+      const blockMass = matMulConstant(tf.reshape(attention, [B, H * T, T]), keysOneHot, keysOneHotT); // m, [B, H*T, G]
       const logBlockMass = tf.log(tf.maximum(blockMass, LOG_FLOOR));
-      const keyPrior = matMulConstant(logBlockMass, keysOneHotT, keysOneHot); // ln m_g(j), [B, H, T, T]
+      const keyPrior = tf.reshape(matMulConstant(logBlockMass, keysOneHotT, keysOneHot), [B, H, T, T]); // ln m_g(j)
       const dialledScores = tf.add(
         scores,
         tf.add(
@@ -237,10 +245,10 @@ export class LocalistModel {
       const dialledAttention = tf.softmax(dialledScores); // A, [B, H, T, T]
 
       // Penalty terms of the objective, on the dialled attention.
-      const dialledBlockMass = matMulConstant(dialledAttention, keysOneHot, keysOneHotT); // M, [B, H, T, G]
+      const dialledBlockMass = matMulConstant(tf.reshape(dialledAttention, [B, H * T, T]), keysOneHot, keysOneHotT); // M, [B, H*T, G]
       const rowBlockEntropy = tf.neg(
         tf.sum(tf.mul(dialledBlockMass, tf.log(tf.maximum(dialledBlockMass, LOG_FLOOR))), -1),
-      ); // [B, H, T]
+      ); // [B, H*T]
       blockEntropySum = tf.add(blockEntropySum, tf.sum(rowBlockEntropy));
       if (layerActive > 0) {
         const targetMass = tf.sum(tf.mul(dialledAttention, targetMask), -1); // A_T, [B, H, T]

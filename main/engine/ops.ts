@@ -53,10 +53,36 @@ function reduceToShape(grad: tf.Tensor, shape: number[]): tf.Tensor {
 }
 
 /**
- * `a @ b` for rank-2 or batched operands (batch axes broadcast), whose
- * gradient uses plain matMuls on explicitly transposed operands.
+ * Throws unless the batch axes of `a` and `b` are equal or one operand's
+ * batch shape is the other's with leading axes of size 1 dropped. tfjs 4.22
+ * flattens batch axes and indexes the smaller operand modulo its size, so
+ * other broadcasts (such as [B, 1] against [B, H]) give wrong products.
+ */
+export function assertSafeBroadcast(a: tf.Tensor, b: tf.Tensor): void {
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const strip = (shape: number[]) => {
+    const first = shape.findIndex((size) => size !== 1);
+    return first < 0 ? [] : shape.slice(first);
+  };
+  const coreA = strip(batchA);
+  const coreB = strip(batchB);
+  const [shorter, longer] = coreA.length <= coreB.length ? [coreA, coreB] : [coreB, coreA];
+  const suffix = longer.slice(longer.length - shorter.length);
+  if (shorter.join(',') !== suffix.join(',')) {
+    throw new Error(
+      `matMul of [${a.shape}] and [${b.shape}]: tfjs broadcasts these batch axes wrongly; reshape so one operand's batch shape is a suffix of the other's`,
+    );
+  }
+}
+
+/**
+ * `a @ b` for rank-2 or batched operands (batch axes broadcast as
+ * `assertSafeBroadcast` allows), whose gradient uses plain matMuls on
+ * explicitly transposed operands.
  */
 export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  assertSafeBroadcast(a, b);
   const op = customBinary((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, y]);
     return {
@@ -79,6 +105,7 @@ export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * matrix of the keys) and for carrying log block masses back to keys.
  */
 export function matMulConstant(a: tf.Tensor, constant: tf.Tensor, constantT: tf.Tensor): tf.Tensor {
+  assertSafeBroadcast(a, constant);
   const op = customUnary((x: tf.Tensor, save: tf.GradSaveFunc) => {
     // Everything the backward pass reads is saved, because the caller's tidy
     // scope may dispose the constants before it runs.
