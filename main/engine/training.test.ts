@@ -1,0 +1,214 @@
+import * as tf from '@tensorflow/tfjs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { initBackend } from './backend';
+import { assembleBatch, evaluationOffsets } from './batch';
+import type { BlocksFileInput } from './blocks';
+import { readCheckpoint } from './checkpoint';
+import { DEMO_BLOCKS_PATH, DEMO_RULES_PATH, prepareData, readJsonFile, type PreparedData } from './data';
+import { evaluate } from './evaluate';
+import { runJob } from './host';
+import { EngineError, type TrainResult } from './jobs';
+import type { RulesFileInput } from './rules';
+import { createRun, defaultTrainConfig, disposeRun, trainStep, type RunState, type TrainConfig } from './trainer';
+
+let blocks: BlocksFileInput;
+let rules: RulesFileInput;
+let data: PreparedData;
+let folder: string;
+
+/** A model small enough to train in seconds on two cores. */
+function tinyConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const config = defaultTrainConfig({
+    model: { contextLength: 32, layers: 2, heads: 4, width: 32 },
+    batchSize: 16,
+    steps: 80,
+    checkpointEvery: 1000,
+    ...overrides,
+  });
+  config.optimizer = { ...config.optimizer, learningRate: 1e-2, warmupSteps: 10 };
+  return config;
+}
+
+beforeAll(async () => {
+  await initBackend();
+  blocks = (await readJsonFile(DEMO_BLOCKS_PATH, 'demo blocks')) as BlocksFileInput;
+  rules = (await readJsonFile(DEMO_RULES_PATH, 'demo rules')) as RulesFileInput;
+  data = await prepareData(tinyConfig().data);
+  folder = mkdtempSync(join(tmpdir(), 'localist-training-'));
+});
+
+afterAll(() => {
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describe('trained model', () => {
+  let run: RunState;
+
+  beforeAll(async () => {
+    run = await createRun(tinyConfig(), blocks, rules, data);
+    for (let step = 0; step < run.config.steps; step++) trainStep(run);
+  });
+
+  afterAll(() => disposeRun(run));
+
+  test('training lowers the cross-entropy', async () => {
+    const inputs = { model: run.model, stream: data.streams.validation, blockTable: run.blockTable, compiled: run.compiled, buildMasks: run.buildMasks };
+    const metrics = await evaluate(inputs, { dial: { lambda: 0, kappa: 4 }, maxTokens: 4096 });
+    // ln(8000) = 9.0 nats is the uniform guess; 80 steps must do far better.
+    expect(metrics.crossEntropy).toBeLessThan(6.5);
+  });
+
+  test('fidelity rises and entropy falls with the dial', async () => {
+    const inputs = { model: run.model, stream: data.streams.validation, blockTable: run.blockTable, compiled: run.compiled, buildMasks: run.buildMasks };
+    const atZero = await evaluate(inputs, { dial: { lambda: 0, kappa: 4 }, maxTokens: 8192 });
+    const atOne = await evaluate(inputs, { dial: { lambda: 1, kappa: 4 }, maxTokens: 8192 });
+    expect(atZero.activeRuleRows).toBeGreaterThan(20);
+    expect(atOne.pointerFidelity!).toBeGreaterThan(atZero.pointerFidelity!);
+    expect(atOne.attentionEntropy).toBeLessThan(atZero.attentionEntropy);
+    expect(atOne.blockEntropy).toBeLessThan(atZero.blockEntropy);
+  });
+
+  test('raising lambda never lowers a rule row target mass', () => {
+    const { contextLength: T, layers: L, heads: H } = run.config.model;
+    const offsets = evaluationOffsets(data.streams.validation.length, T, 32);
+    const batch = assembleBatch(
+      data.streams.validation,
+      offsets,
+      { contextLength: T, layers: L, heads: H, blockCount: run.modelConfig.blocks + 1 },
+      run.blockTable.blockOf,
+      run.buildMasks,
+    );
+    const { targetMask, active, strength } = batch.inputs;
+    const rows = active.length;
+    const massesAt = (lambda: number) =>
+      tf.tidy(() => {
+        const result = run.model.forward(batch.inputs, { dial: { lambda, kappa: 4 }, keepAttention: true });
+        const mask = tf.tensor(targetMask, [L, offsets.length, H, T, T]);
+        return {
+          dialled: tf.sum(tf.mul(tf.stack(result.dialled ?? []), mask), -1).dataSync() as Float32Array,
+          distributed: tf.sum(tf.mul(tf.stack(result.distributed ?? []), mask), -1).dataSync() as Float32Array,
+        };
+      });
+    let checkedRows = 0;
+    let previous: Float32Array | undefined;
+    for (let step = 0; step <= 10; step++) {
+      const lambda = step / 10;
+      const { dialled, distributed } = massesAt(lambda);
+      for (let row = 0; row < rows; row++) {
+        if (!active[row]) continue;
+        // Every layer: the dialled mass is the closed form of its own undialled mass, which rises with lambda.
+        const boost = Math.exp(lambda * strength[row]);
+        const p = distributed[row];
+        expect(Math.abs(dialled[row] - (p * boost) / (p * boost + 1 - p))).toBeLessThan(1e-4);
+        // Layer 0: its undialled mass does not depend on lambda, so the mass itself never falls.
+        if (previous && row < rows / L) expect(dialled[row]).toBeGreaterThanOrEqual(previous[row] - 1e-6);
+        checkedRows++;
+      }
+      previous = dialled;
+    }
+    expect(checkedRows).toBeGreaterThan(100);
+  });
+});
+
+function trainJob(config: TrainConfig, checkpointPath: string, replicas = 1) {
+  return { kind: 'train' as const, start: { config, blocks, rules }, checkpointPath, replicas };
+}
+
+async function weightsOf(path: string): Promise<Map<string, Float32Array>> {
+  const { contents } = await readCheckpoint(path);
+  return new Map(contents.weights.map((record) => [record.name, record.data]));
+}
+
+function largestDifference(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  let largest = 0;
+  for (const [name, values] of a) {
+    const other = b.get(name)!;
+    for (let i = 0; i < values.length; i++) largest = Math.max(largest, Math.abs(values[i] - other[i]));
+  }
+  return largest;
+}
+
+describe('training jobs', () => {
+  test('cancel stops within one step and resume continues', async () => {
+    const config = tinyConfig({ steps: 10 });
+    const cancelledPath = join(folder, 'cancelled.localist');
+    const controller = new AbortController();
+    let stepAtCancel = -1;
+    const seenSteps: number[] = [];
+    const first = (await runJob(trainJob(config, cancelledPath), {
+      signal: controller.signal,
+      onMessage: (message) => {
+        if (message.type !== 'progress') return;
+        seenSteps.push(message.step);
+        if (message.step === 3 && !controller.signal.aborted) {
+          stepAtCancel = message.step;
+          controller.abort();
+        }
+      },
+    })) as TrainResult;
+    expect(first.cancelled).toBe(true);
+    expect(first.steps).toBeGreaterThanOrEqual(stepAtCancel);
+    expect(first.steps).toBeLessThanOrEqual(stepAtCancel + 1);
+    const saved = await readCheckpoint(cancelledPath);
+    expect(saved.contents.training.step).toBe(first.steps);
+
+    const resumedSteps: number[] = [];
+    const resumed = (await runJob(
+      { kind: 'train', start: { resume: cancelledPath }, checkpointPath: cancelledPath, replicas: 1 },
+      { onMessage: (message) => message.type === 'progress' && resumedSteps.push(message.step) },
+    )) as TrainResult;
+    expect(resumedSteps[0]).toBe(first.steps + 1);
+    expect(resumed.steps).toBe(10);
+    expect(resumed.cancelled).toBe(false);
+
+    // The interrupted run ends where an uninterrupted one does.
+    const straightPath = join(folder, 'straight.localist');
+    await runJob(trainJob(config, straightPath));
+    expect(largestDifference(await weightsOf(cancelledPath), await weightsOf(straightPath))).toBeLessThan(1e-6);
+  });
+
+  test('two replicas match one on the same batches', async () => {
+    // With lambda fixed at 0 the objective is the mean cross-entropy, so the
+    // mean of two half-batch gradients equals the full-batch gradient.
+    const config = tinyConfig({ steps: 3, lambdaTrain: 0 });
+    const onePath = join(folder, 'one.localist');
+    const twoPath = join(folder, 'two.localist');
+    await runJob(trainJob(config, onePath, 1));
+    const two = (await runJob(trainJob(config, twoPath, 2))) as TrainResult;
+    expect(two.steps).toBe(3);
+    const difference = largestDifference(await weightsOf(onePath), await weightsOf(twoPath));
+    expect(difference).toBeLessThan(1e-4);
+  });
+
+  test('damaged checkpoint is refused and left as it was', async () => {
+    const source = join(folder, 'straight.localist');
+    const damaged = join(folder, 'damaged.localist');
+    copyFileSync(source, damaged);
+    const bytes = readFileSync(damaged);
+    bytes[bytes.length - 100] ^= 0xff;
+    writeFileSync(damaged, bytes);
+    const error = await runJob({ kind: 'evaluate', checkpoint: damaged, split: 'validation', lambdas: [0] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(EngineError);
+    expect((error as EngineError).code).toBe('invalid-checkpoint');
+    expect((error as EngineError).message).toContain('damaged.localist');
+    expect(readFileSync(damaged).equals(bytes)).toBe(true);
+  });
+
+  test('invalid rules are refused as bad input', async () => {
+    const broken: RulesFileInput = {
+      version: 1,
+      rules: [{ id: 'bad', name: 'bad', trigger: { tokens: ['paid'] }, target: 'no-such-block' }],
+    };
+    const error = await runJob({
+      kind: 'train',
+      start: { config: tinyConfig({ steps: 1 }), blocks, rules: broken },
+      checkpointPath: join(folder, 'never.localist'),
+      replicas: 1,
+    }).catch((caught: unknown) => caught);
+    expect((error as EngineError).code).toBe('invalid-input');
+    expect((error as EngineError).message).toContain('no-such-block');
+  });
+});
