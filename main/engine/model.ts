@@ -5,7 +5,7 @@
  * K = named blocks and G = K + 1 blocks counting the background block 0.
  */
 import * as tf from '@tensorflow/tfjs';
-import { embeddingLookup, matMul, matMulConstant, softmaxCrossEntropy } from './ops';
+import { addBias, embeddingLookup, matMul, matMulConstant, scaleShift, softmaxCrossEntropy } from './ops';
 
 export interface ModelConfig {
   /** Vocabulary size V, special tokens included. */
@@ -113,8 +113,10 @@ export class LocalistModel {
       const p = `layer${l}.`;
       add(`${p}attentionNorm.gamma`, tf.ones([D]));
       add(`${p}attentionNorm.beta`, tf.zeros([D]));
-      add(`${p}qkv.kernel`, normal([D, 3 * D]));
-      add(`${p}qkv.bias`, tf.zeros([3 * D]));
+      for (const projection of ['query', 'key', 'value']) {
+        add(`${p}${projection}.kernel`, normal([D, D]));
+        add(`${p}${projection}.bias`, tf.zeros([D]));
+      }
       add(`${p}attentionOut.kernel`, normal([D, D], residualStd));
       add(`${p}attentionOut.bias`, tf.zeros([D]));
       if (K > 0) add(`${p}blockKeyBias`, tf.zeros([K, H]));
@@ -141,6 +143,11 @@ export class LocalistModel {
     const variable = this.params.get(name);
     if (!variable) throw new Error(`model has no parameter "${name}"`);
     return variable;
+  }
+
+  /** x @ kernel + bias of the named dense layer, x [N, in] to [N, out]. */
+  private dense(x: tf.Tensor, name: string): tf.Tensor {
+    return addBias(matMul(x, this.param(`${name}.kernel`)), this.param(`${name}.bias`));
   }
 
   /** Additive causal mask, [1, 1, T, T]: 0 on keys j <= i, a large negative number after. */
@@ -193,9 +200,12 @@ export class LocalistModel {
     for (let l = 0; l < L; l++) {
       const p = `layer${l}.`;
       const h = layerNorm(x, this.param(`${p}attentionNorm.gamma`), this.param(`${p}attentionNorm.beta`));
-      const qkv = tf.add(matMul(h, this.param(`${p}qkv.kernel`)), this.param(`${p}qkv.bias`)); // [B*T, 3D]
-      // Split on the 2-D tensor: wasm's SplitV on rank 5 is far slower.
-      const [q0, k0, v0] = tf.split(qkv, 3, 1); // each [B*T, D]
+      // Three projections rather than one fused [D, 3D] one: splitting its
+      // output costs more on wasm than the two extra matMuls.
+      const project = (name: string) => this.dense(h, `${p}${name}`); // [B*T, D]
+      const q0 = project('query');
+      const k0 = project('key');
+      const v0 = project('value');
       const q = tf.transpose(tf.reshape(q0, [B, T, H, E]), [0, 2, 1, 3]); // [B, H, T, E]
       const kT = tf.transpose(tf.reshape(k0, [B, T, H, E]), [0, 2, 3, 1]); // [B, H, E, T]
       const v = tf.transpose(tf.reshape(v0, [B, T, H, E]), [0, 2, 1, 3]); // [B, H, T, E]
@@ -262,15 +272,15 @@ export class LocalistModel {
       }
 
       const mixed = tf.reshape(tf.transpose(matMul(dialledAttention, v), [0, 2, 1, 3]), [B * T, D]); // [B*T, D]
-      x = tf.add(x, tf.add(matMul(mixed, this.param(`${p}attentionOut.kernel`)), this.param(`${p}attentionOut.bias`)));
+      x = tf.add(x, this.dense(mixed, `${p}attentionOut`));
 
       const h2 = layerNorm(x, this.param(`${p}mlpNorm.gamma`), this.param(`${p}mlpNorm.beta`));
-      const hidden = gelu(tf.add(matMul(h2, this.param(`${p}mlpIn.kernel`)), this.param(`${p}mlpIn.bias`))); // [B*T, 4D]
-      x = tf.add(x, tf.add(matMul(hidden, this.param(`${p}mlpOut.kernel`)), this.param(`${p}mlpOut.bias`)));
+      const hidden = gelu(this.dense(h2, `${p}mlpIn`)); // [B*T, 4D]
+      x = tf.add(x, this.dense(hidden, `${p}mlpOut`));
     }
 
     const final = layerNorm(x, this.param('finalNorm.gamma'), this.param('finalNorm.beta'));
-    const logits = tf.add(matMul(final, this.param('output.kernel')), this.param('output.bias')) as tf.Tensor2D; // [B*T, V]
+    const logits = this.dense(final, 'output') as tf.Tensor2D; // [B*T, V]
     const result: ForwardResult = {
       logits,
       blockEntropy: tf.div(blockEntropySum, plane * L) as tf.Scalar,
@@ -322,7 +332,7 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.T
   const mean = tf.mean(x, -1, true);
   const centered = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centered), -1, true);
-  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, LAYER_NORM_EPSILON))), gamma), beta);
+  return scaleShift(tf.mul(centered, tf.rsqrt(tf.add(variance, LAYER_NORM_EPSILON))), gamma, beta);
 }
 
 /** GELU, tanh approximation. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { initBackend } from './backend';
-import { embeddingLookup, matMul, matMulConstant, softmaxCrossEntropy } from './ops';
+import { addBias, embeddingLookup, matMul, matMulConstant, scaleShift, softmaxCrossEntropy } from './ops';
 
 beforeAll(async () => {
   await initBackend();
@@ -73,6 +73,28 @@ describe('custom gradients match stock compositions', () => {
     expectClose(ours, stock);
     // Row 3 is used three times, row 1 never.
     expect(Math.abs(ours.slice([1, 0], [1, 4]).sum().dataSync()[0])).toBe(0);
+  });
+
+  test('addBias sums the bias gradient over rows', () => {
+    const x = tf.randomNormal([6, 5], 0, 1, 'float32', 13);
+    const bias = tf.randomNormal([5], 0, 1, 'float32', 14);
+    const w = tf.randomNormal([6, 5], 0, 1, 'float32', 15);
+    expectClose(addBias(x, bias), tf.add(x, bias));
+    const ours = weightedGrads(addBias, [x, bias], w);
+    const stock = weightedGrads((a, b) => tf.add(a, b), [x, bias], w);
+    expectClose(ours[0], stock[0]);
+    expectClose(ours[1], stock[1]);
+  });
+
+  test('scaleShift matches multiply then add', () => {
+    const x = tf.randomNormal([7, 4], 0, 1, 'float32', 16);
+    const gamma = tf.randomNormal([4], 1, 0.5, 'float32', 17);
+    const beta = tf.randomNormal([4], 0, 1, 'float32', 18);
+    const w = tf.randomNormal([7, 4], 0, 1, 'float32', 19);
+    expectClose(scaleShift(x, gamma, beta), tf.add(tf.mul(x, gamma), beta));
+    const ours = weightedGrads(scaleShift, [x, gamma, beta], w);
+    const stock = weightedGrads((a, g, b) => tf.add(tf.mul(a, g), b), [x, gamma, beta], w);
+    for (let k = 0; k < 3; k++) expectClose(ours[k], stock[k]);
   });
 
   test('softmaxCrossEntropy equals log-softmax cross-entropy', () => {

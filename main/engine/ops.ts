@@ -166,3 +166,49 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): t
   });
   return op(logits) as tf.Scalar;
 }
+
+/** Row of ones [1, rows], for column sums computed as a matMul. */
+function onesRow(rows: number): tf.Tensor2D {
+  return tf.ones([1, rows]);
+}
+
+/**
+ * `x + bias` for x [N, C] and bias [C]. The bias gradient is the column sum
+ * of dy computed as ones[1, N] @ dy: on wasm a Sum over axis 0 of a wide
+ * tensor costs several times that matMul.
+ */
+export function addBias(x: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+  const op = customBinary((input: tf.Tensor, b: tf.Tensor) => ({
+    value: tf.add(input, b),
+    gradFunc: (dy: tf.Tensor) => {
+      const rows = dy.size / b.size;
+      const columnSums = tf.matMul(onesRow(rows), tf.reshape(dy, [rows, b.size]));
+      return [dy, tf.reshape(columnSums, b.shape)];
+    },
+  }));
+  return op(x, bias);
+}
+
+/**
+ * `normalized * gamma + beta` for normalized [N, C] and gamma, beta [C],
+ * the affine step of LayerNorm, with column sums as matMuls (see `addBias`).
+ */
+export function scaleShift(normalized: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  const op = tf.customGrad(((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x, g]);
+    return {
+      value: tf.add(tf.mul(x, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedX, savedGamma] = saved;
+        const width = savedGamma.size;
+        const rows = dy.size / width;
+        const ones = onesRow(rows);
+        const dy2 = tf.reshape(dy, [rows, width]);
+        const dGamma = tf.reshape(tf.matMul(ones, tf.mul(dy2, tf.reshape(savedX, [rows, width]))), savedGamma.shape);
+        const dBeta = tf.reshape(tf.matMul(ones, dy2), savedGamma.shape);
+        return [tf.mul(dy, savedGamma), dGamma, dBeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  return op(normalized, gamma, beta);
+}
