@@ -27,8 +27,9 @@ function startWorker(input: WorkerInput): Worker {
   const entry = workerEntry();
   if (!entry.typescript) return new Worker(entry.url, { workerData: input });
   // Running from TypeScript sources (CLI through tsx, tests): register the
-  // tsx loader inside the worker before importing the entry.
-  const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(
+  // tsx loader inside the worker before importing the entry. tsx is resolved
+  // here because an eval'd worker resolves bare names from the working folder.
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(
     pathToFileURL(fileURLToPath(entry.url)).href,
   )}); });`;
   return new Worker(bootstrap, { eval: true, workerData: input });

@@ -83,6 +83,8 @@ export interface TrainResult {
   sha256: string;
   /** True when the run stopped early on request; the checkpoint holds the last finished step. */
   cancelled: boolean;
+  /** What ended the run: its step count, its time budget, or a cancel request. */
+  stoppedBy: 'steps' | 'time-budget' | 'cancelled';
   finalLoss: number | null;
 }
 

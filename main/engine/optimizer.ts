@@ -31,12 +31,18 @@ export const DEFAULT_OPTIMIZER: Omit<OptimizerConfig, 'totalSteps'> = {
   clipNorm: 1,
 };
 
-export function learningRateAt(config: OptimizerConfig, step: number): number {
+/**
+ * Learning rate at `step`. After warm-up the cosine decay follows the share
+ * of steps done, or `progress` in [0, 1] when the caller passes one (a run
+ * with a time budget passes the larger of its step and time shares).
+ */
+export function learningRateAt(config: OptimizerConfig, step: number, progress?: number): number {
   if (step < config.warmupSteps) return (config.learningRate * (step + 1)) / config.warmupSteps;
   const span = Math.max(1, config.totalSteps - config.warmupSteps);
-  const progress = Math.min(1, (step - config.warmupSteps) / span);
+  const stepShare = Math.min(1, (step - config.warmupSteps) / span);
+  const done = Math.min(1, Math.max(stepShare, progress ?? 0));
   const floor = 0.1;
-  return config.learningRate * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+  return config.learningRate * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * done)));
 }
 
 function decays(name: string): boolean {
@@ -62,9 +68,9 @@ export class AdamW {
    * Applies one update for step `step` (0-based) and returns the global
    * gradient norm before clipping. Disposes nothing it was given.
    */
-  apply(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, step: number): number {
+  apply(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, step: number, progress?: number): number {
     const { beta1, beta2, epsilon, weightDecay, clipNorm } = this.config;
-    const rate = learningRateAt(this.config, step);
+    const rate = learningRateAt(this.config, step, progress);
     const normTensor = tf.tidy(() => {
       const squares = Object.values(grads).map((g) => tf.sum(tf.square(g)));
       return tf.sqrt(tf.addN(squares));

@@ -5,13 +5,17 @@
  *
  * Control words (Int32Array over a SharedArrayBuffer):
  * 0 arrivals at the barrier, 1 barrier generation, 2 cancel request from the
- * host, 3 stop decision for the current step, 4 failure flag.
+ * host, 3 stop decision for the current step (0 go on, 1 cancelled, 2 time
+ * budget spent), 4 failure flag, 5 the schedule's share of the run done, in
+ * billionths.
  */
 const ARRIVALS = 0;
 const GENERATION = 1;
 const CANCEL = 2;
 const DECISION = 3;
 const FAILED = 4;
+const PROGRESS = 5;
+const PROGRESS_SCALE = 1e9;
 export const CONTROL_WORDS = 8;
 
 export class ReplicaFailedError extends Error {
@@ -63,14 +67,24 @@ export class ReplicaGroup {
   }
 
   /**
-   * Returns whether all replicas stop before this step. Replica 0 reads the
-   * host's cancel request once and every replica reads its decision after
-   * the same barrier, so they all stop at the same step.
+   * Agrees on whether to take the next step and on the schedule's progress.
+   * Replica 0 reads the host's cancel request and its own clock once, and
+   * every replica reads the decision after the same barrier, so all stop at
+   * the same step and use the same learning rate.
+   * `budgetSpent` and `progress` are read on replica 0 only.
    */
-  shouldStop(): boolean {
-    if (this.replica === 0) Atomics.store(this.control, DECISION, Atomics.load(this.control, CANCEL));
+  agree(budgetSpent: boolean, progress: number): { stop: 'cancelled' | 'time-budget' | null; progress: number } {
+    if (this.replica === 0) {
+      const cancel = Atomics.load(this.control, CANCEL) === 1;
+      Atomics.store(this.control, DECISION, cancel ? 1 : budgetSpent ? 2 : 0);
+      Atomics.store(this.control, PROGRESS, Math.round(Math.min(1, Math.max(0, progress)) * PROGRESS_SCALE));
+    }
     this.barrier();
-    return Atomics.load(this.control, DECISION) === 1;
+    const decision = Atomics.load(this.control, DECISION);
+    return {
+      stop: decision === 1 ? 'cancelled' : decision === 2 ? 'time-budget' : null,
+      progress: Atomics.load(this.control, PROGRESS) / PROGRESS_SCALE,
+    };
   }
 
   /** Writes this replica's gradients, waits for the others and returns the mean. */

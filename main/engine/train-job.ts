@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from './backend';
-import type { JobResult, TrainJob, WorkerMessage } from './jobs';
+import type { JobResult, TrainJob, TrainResult, WorkerMessage } from './jobs';
 import { ReplicaGroup } from './replicas';
 import {
   applyGradients,
@@ -73,7 +73,8 @@ export async function runTrainJob(
   const tokensPerStep = run.config.batchSize * run.config.model.contextLength;
   const started = performance.now();
   const elapsedBefore = run.elapsedSeconds;
-  let cancelled = false;
+  let stoppedBy: TrainResult['stoppedBy'] = 'steps';
+  let progress: number | undefined;
   let finalLoss: number | null = null;
   let lastSave: { path: string; sha256: string } | null = null;
   // Step end times of the last RATE_WINDOW steps, for a rate that the slow
@@ -88,10 +89,15 @@ export async function runTrainJob(
 
   try {
     while (run.step < run.config.steps) {
-      if (group.shouldStop()) {
-        cancelled = true;
+      const budget = run.config.timeBudgetSeconds;
+      // Training time of the whole run, resumed legs included.
+      const elapsed = elapsedBefore + (performance.now() - started) / 1000;
+      const agreed = group.agree(budget !== null && elapsed >= budget, budget !== null ? elapsed / budget : 0);
+      if (agreed.stop) {
+        stoppedBy = agreed.stop;
         break;
       }
+      progress = budget !== null ? agreed.progress : undefined;
       const { report, grads } = computeGradients(run, input.replica, replicas);
       let averaged = grads;
       if (replicas > 1) {
@@ -105,7 +111,7 @@ export async function runTrainJob(
           `training diverged at step ${run.step} (loss ${report.loss}); lower the learning rate (now ${run.config.optimizer.learningRate}) and resume from the last checkpoint`,
         );
       }
-      const gradientNorm = applyGradients(run, averaged, tokensPerStep);
+      const gradientNorm = applyGradients(run, averaged, tokensPerStep, progress);
       run.elapsedSeconds = elapsedBefore + (performance.now() - started) / 1000;
       finalLoss = report.loss;
       if (isLeader) {
@@ -122,7 +128,10 @@ export async function runTrainJob(
           lambda: report.lambda,
           gradientNorm,
           tokensPerSecond: rate,
-          etaSeconds: ((run.config.steps - run.step) * tokensPerStep) / Math.max(rate, 1e-9),
+          etaSeconds: Math.min(
+            ((run.config.steps - run.step) * tokensPerStep) / Math.max(rate, 1e-9),
+            run.config.timeBudgetSeconds === null ? Infinity : Math.max(0, run.config.timeBudgetSeconds - run.elapsedSeconds),
+          ),
           elapsedSeconds: run.elapsedSeconds,
         });
         if (run.step % run.config.checkpointEvery === 0 && run.step < run.config.steps) await save();
@@ -144,7 +153,8 @@ export async function runTrainJob(
     elapsedSeconds: run.elapsedSeconds,
     checkpoint: saved?.path ?? job.checkpointPath,
     sha256: saved?.sha256 ?? '',
-    cancelled,
+    cancelled: stoppedBy === 'cancelled',
+    stoppedBy,
     finalLoss,
   };
 }

@@ -39,6 +39,13 @@ export interface TrainConfig {
   seed: number;
   /** Steps between checkpoints; the last step always writes one. */
   checkpointEvery: number;
+  /**
+   * Wall-clock limit of training in seconds, or null for none. With a limit
+   * the learning rate decays by the larger of the step and time shares, and
+   * training ends at whichever limit comes first, so a run on a slower
+   * machine takes fewer steps instead of more time.
+   */
+  timeBudgetSeconds: number | null;
 }
 
 export function defaultTrainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -53,6 +60,7 @@ export function defaultTrainConfig(overrides: Partial<TrainConfig> = {}): TrainC
     objective: { ...DEFAULT_OBJECTIVE },
     seed: 1,
     checkpointEvery: 200,
+    timeBudgetSeconds: null,
     ...overrides,
   };
 }
@@ -66,6 +74,9 @@ export function validateTrainConfig(config: TrainConfig): void {
   integer('steps', config.steps, 1);
   integer('batch size', config.batchSize, 1);
   integer('checkpoint interval', config.checkpointEvery, 1);
+  if (config.timeBudgetSeconds !== null && !(config.timeBudgetSeconds > 0)) {
+    throw new RangeError(`time budget ${config.timeBudgetSeconds} s is invalid; use a positive number of seconds or none`);
+  }
   if (config.lambdaTrain !== 'uniform' && !(config.lambdaTrain >= 0 && config.lambdaTrain <= 1)) {
     throw new RangeError(`training lambda ${config.lambdaTrain} is outside [0, 1]; use a value in [0, 1] or "uniform"`);
   }
@@ -177,9 +188,13 @@ export function computeGradients(
   return { report: { step: run.step, loss, crossEntropy, lambda }, grads: byName };
 }
 
-/** Applies gradients, advances the step and disposes the gradients. */
-export function applyGradients(run: RunState, grads: Record<string, tf.Tensor>, tokens: number): number {
-  const norm = run.optimizer.apply(run.model.params, grads, run.step);
+/**
+ * Applies gradients, advances the step and disposes the gradients.
+ * `progress` overrides the schedule's share of the run done (see
+ * `timeBudgetSeconds`).
+ */
+export function applyGradients(run: RunState, grads: Record<string, tf.Tensor>, tokens: number, progress?: number): number {
+  const norm = run.optimizer.apply(run.model.params, grads, run.step, progress);
   tf.dispose(Object.values(grads));
   run.step += 1;
   run.tokensSeen += tokens;
@@ -271,7 +286,7 @@ function parseStoredConfig(contents: CheckpointContents, path: string): { train:
   if (!config || typeof config !== 'object' || !config.train || !config.model) {
     throw new Error(`checkpoint "${path}" has no training configuration; it was not written by this workbench's trainer`);
   }
-  return { train: config.train, model: config.model };
+  return { train: { ...config.train, timeBudgetSeconds: config.train.timeBudgetSeconds ?? null }, model: config.model };
 }
 
 /**

@@ -170,6 +170,24 @@ describe('training jobs', () => {
     expect(largestDifference(await weightsOf(cancelledPath), await weightsOf(straightPath))).toBeLessThan(1e-6);
   });
 
+  test('time budget ends training early with the schedule finished', async () => {
+    const config = tinyConfig({ steps: 100_000, timeBudgetSeconds: 3 });
+    const path = join(folder, 'budget.localist');
+    let lastStepSeconds = 0;
+    const result = (await runJob(trainJob(config, path), {
+      onMessage: (message) => {
+        if (message.type === 'progress') lastStepSeconds = message.elapsedSeconds;
+      },
+    })) as TrainResult;
+    expect(result.stoppedBy).toBe('time-budget');
+    expect(result.cancelled).toBe(false);
+    expect(result.steps).toBeGreaterThan(0);
+    expect(result.steps).toBeLessThan(100_000);
+    expect(lastStepSeconds).toBeGreaterThanOrEqual(3);
+    const saved = await readCheckpoint(path);
+    expect(saved.contents.training.step).toBe(result.steps);
+  });
+
   test('two replicas match one on the same batches', async () => {
     // With lambda fixed at 0 the objective is the mean cross-entropy, so the
     // mean of two half-batch gradients equals the full-batch gradient.
