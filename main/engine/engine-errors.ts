@@ -20,8 +20,10 @@ export function toEngineError(error: unknown): EngineErrorData {
     return { code: error.code === 'not-found' ? 'not-found' : 'invalid-input', message: error.message, details: { path: error.path } };
   }
   if (error instanceof CheckpointError) {
+    // A failed write (disk full, no permission) is a failure, not bad input.
+    const code = error.code === 'not-found' ? 'not-found' : error.code === 'write-failed' ? 'failed' : 'invalid-checkpoint';
     return {
-      code: error.code === 'not-found' ? 'not-found' : 'invalid-checkpoint',
+      code,
       message: error.message,
       details: { path: error.path, part: error.part },
     };

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EngineError, type EngineJob, type JobResult, type WorkerMessage } from './jobs';
+import { toEngineError } from './engine-errors';
 import { CONTROL_WORDS, markFailed, requestCancel } from './replicas';
 import type { WorkerInput } from './worker';
 
@@ -91,7 +92,7 @@ export function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<Job
         .then((parameterCount) => start(new SharedArrayBuffer(parameterCount * 4 * replicas)))
         .catch((error: unknown) => {
           options.signal?.removeEventListener('abort', onAbort);
-          reject(error instanceof EngineError ? error : new EngineError({ code: 'failed', message: String(error) }));
+          reject(error instanceof EngineError ? error : new EngineError(toEngineError(error)));
         });
     } else {
       start(null);

@@ -56,10 +56,11 @@ export async function runEvaluateJob(
     }
     let bigram: EvaluateResult['bigram'] = null;
     if (job.bigram) {
-      // Scored on the same tokens the model saw: the windows' inputs plus their last target.
+      // Scored on the targets the model predicted: every evaluation window
+      // covers T targets, and the windows tile the stream from its start.
       const T = loaded.modelConfig.contextLength;
-      const windows = Math.floor((job.maxTokens ?? Infinity) / T);
-      const limit = Number.isFinite(windows) ? Math.min(stream.length, windows * T + 1) : stream.length;
+      const windows = results[0] ? results[0].tokens / T : 0;
+      const limit = windows * T + 1;
       const tuned = tuneInterpolation(fitBigram(data.streams.train, loaded.tokenizer.size), data.streams.validation);
       bigram = { interpolation: tuned.interpolation, perplexity: bigramPerplexity(tuned.model, stream.subarray(0, limit)) };
     }
@@ -74,6 +75,9 @@ export async function runInspectJob(job: InspectJob, backend: BackendInfo): Prom
   try {
     const { model, tokenizer, blockTable, compiled } = loaded;
     const { contextLength: T, layers: L, heads: H, blocks: K } = model.config;
+    if (!Number.isInteger(job.topK) || job.topK < 1 || job.topK > tokenizer.size) {
+      throw new RangeError(`top ${job.topK} is invalid; use an integer from 1 to the vocabulary size ${tokenizer.size}`);
+    }
     const encoded = [DOC_ID, ...tokenizer.encode(job.text)];
     if (encoded.length < 2) throw new RangeError(`text "${job.text}" has no words; type some text to inspect`);
     // The model sees the last T tokens; shorter text is left-padded by

@@ -18,9 +18,13 @@ export async function parameterCountFor(job: TrainJob): Promise<number> {
   // The vocabulary size depends on the corpus, so it is not known yet: size
   // for the cap, which bounds it.
   const { config, blocks } = job.start;
+  const blockList = (blocks as { blocks?: unknown } | null)?.blocks;
+  if (!Array.isArray(blockList)) {
+    throw new RangeError('blocks file has no "blocks" list; write { "version": 1, "blocks": [...] }');
+  }
   return countParameters({
     ...config.model,
     vocabSize: config.data.maxVocab,
-    blocks: blocks.blocks.length,
+    blocks: blockList.length,
   });
 }

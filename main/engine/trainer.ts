@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { assembleBatch, sampleOffsets, type RuleMaskBuilder } from './batch';
 import { blockTableFromJSON, blockTableToJSON, type BlockTable } from './blocks';
-import { readCheckpoint, writeCheckpoint, type CheckpointContents, type TensorRecord } from './checkpoint';
+import { CheckpointError, readCheckpoint, writeCheckpoint, type CheckpointContents, type TensorRecord } from './checkpoint';
 import { buildLocalisation, prepareData, ruleMaskBuilder, type DataSpec, type PreparedData } from './data';
 import {
   DEFAULT_MODEL_CONFIG,
@@ -268,10 +268,15 @@ function assign(variables: Map<string, tf.Variable>, records: TensorRecord[], pa
   const byName = new Map(records.map((record) => [record.name, record]));
   for (const [name, variable] of variables) {
     const record = byName.get(name);
-    if (!record) throw new Error(`checkpoint "${path}" has no ${part} tensor "${name}"; it was written for another model`);
+    if (!record) {
+      throw new CheckpointError('damaged', path, `checkpoint "${path}" has no ${part} tensor "${name}"; it was written for another model or by an older version of the workbench`, { part });
+    }
     if (record.shape.join(',') !== variable.shape.join(',')) {
-      throw new Error(
+      throw new CheckpointError(
+        'damaged',
+        path,
         `checkpoint "${path}" ${part} tensor "${name}" has shape [${record.shape}] but the model expects [${variable.shape}]; the config and weights do not match`,
+        { part },
       );
     }
   }

@@ -1,0 +1,500 @@
+/**
+ * The `localist` command line, run as a child process (`node bin/localist.mjs`)
+ * on a tiny generated corpus and a tiny model, plus unit tests of the text
+ * formatting.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  formatDuration,
+  formatFixed,
+  formatPercent,
+  ProgressReporter,
+  renderProgressLine,
+  renderTable,
+  wrapWords,
+} from './format';
+
+const BIN = fileURLToPath(new URL('../../bin/localist.mjs', import.meta.url));
+const CHILD_TIMEOUT_MS = 60_000;
+
+interface CliOutput {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface CliOptions {
+  cwd?: string;
+  /** Called with each chunk of stderr, with the child to signal. */
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+}
+
+function runCli(args: string[], options: CliOptions = {}): Promise<CliOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, LOCALIST_DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`localist ${args.join(' ')} timed out after ${CHILD_TIMEOUT_MS} ms; stderr:\n${stderr}`));
+    }, CHILD_TIMEOUT_MS);
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Deterministic text: sentences drawn from a small vocabulary with a linear congruential generator. */
+function generateDocument(seed: number, words: number): string {
+  const vocabulary = [
+    'the', 'a', 'jury', 'court', 'judge', 'said', 'he', 'she', 'paid', 'bought', 'money', 'dollars', 'price',
+    'cash', 'mother', 'father', 'family', 'day', 'week', 'was', 'is', 'of', 'to', 'and', 'in', 'that', 'for',
+    'on', 'with', 'at', 'from', 'law', 'tax', 'bank', 'house', 'city', 'new', 'old', 'good', 'time',
+  ];
+  let state = seed >>> 0;
+  const next = () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) {
+    out.push(vocabulary[Math.floor(next() * vocabulary.length)]);
+    if (i % 11 === 10) out.push('.');
+  }
+  return out.join(' ');
+}
+
+const TINY_MODEL = ['--context', '16', '--layers', '1', '--heads', '2', '--width', '16', '--max-vocab', '200', '--batch-size', '4', '--replicas', '1'];
+
+let dir: string;
+let corpus: string;
+let blocksPath: string;
+let rulesPath: string;
+let checkpoint: string;
+let trainOutput: CliOutput;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'localist-cli-'));
+  corpus = join(dir, 'corpus');
+  for (const [domainIndex, domain] of ['news', 'fiction'].entries()) {
+    await mkdir(join(corpus, domain), { recursive: true });
+    for (let document = 0; document < 5; document++) {
+      await writeFile(join(corpus, domain, `doc${document}.txt`), generateDocument(domainIndex * 100 + document + 1, 320));
+    }
+  }
+  blocksPath = join(dir, 'blocks.json');
+  await writeFile(
+    blocksPath,
+    JSON.stringify({ version: 1, blocks: [{ id: 'money', name: 'Money', tokens: ['money', 'dollars', 'price', 'cash', 'tax', 'bank'] }] }),
+  );
+  rulesPath = join(dir, 'rules.json');
+  await writeFile(
+    rulesPath,
+    JSON.stringify({ version: 1, rules: [{ id: 'paid-to-money', name: 'Paying looks at money', trigger: { tokens: ['paid', 'bought'] }, target: 'money' }] }),
+  );
+  checkpoint = join(dir, 'tiny.localist');
+  trainOutput = await runCli([
+    'train', '--corpus', corpus, '--blocks', blocksPath, '--rules', rulesPath, ...TINY_MODEL,
+    '--steps', '4', '--checkpoint-every', '2', '--out', checkpoint, '--json',
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('localist train', () => {
+  it('prints only the result as JSON', () => {
+    expect(trainOutput.stderr).not.toMatch(/localist: /);
+    expect(trainOutput.code).toBe(0);
+    const result = JSON.parse(trainOutput.stdout);
+    expect(result.kind).toBe('train');
+    expect(result.steps).toBe(4);
+    expect(result.tokensSeen).toBe(4 * 4 * 16);
+    expect(result.cancelled).toBe(false);
+    expect(result.checkpoint).toBe(checkpoint);
+    expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(typeof result.backend).toBe('string');
+    expect(Array.isArray(result.backendSkipped)).toBe(true);
+    expect(result.finalLoss).toBeGreaterThan(0);
+    expect(existsSync(checkpoint)).toBe(true);
+  });
+
+  it('reports progress on stderr', () => {
+    expect(trainOutput.stderr).toContain('4/4 steps');
+    expect(trainOutput.stderr).toContain('nats');
+    expect(trainOutput.stderr).toContain('checkpoint saved at step 2');
+  });
+
+  it('resume continues from the saved step', async () => {
+    const out = join(dir, 'resumed.localist');
+    const output = await runCli(['train', '--resume', checkpoint, '--steps', '6', '--out', out, '--json']);
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.steps).toBe(6);
+    expect(result.tokensSeen).toBe(6 * 4 * 16);
+    expect(result.checkpoint).toBe(out);
+    expect(output.stderr).toContain('resumed at step 4');
+  });
+
+  it('resume rejects a total at or below the saved step', async () => {
+    const output = await runCli(['train', '--resume', checkpoint, '--steps', '4']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('already at step 4');
+  });
+
+  it('resume rejects options of a new run', async () => {
+    const output = await runCli(['train', '--resume', checkpoint, '--layers', '3']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('--layers cannot be combined with --resume');
+  });
+
+  it('prints a text summary with two replicas', async () => {
+    const out = join(dir, 'two-replicas.localist');
+    const output = await runCli([
+      'train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--replicas', '2',
+      '--steps', '2', '--out', out,
+    ]);
+    expect(output.code, output.stderr).toBe(0);
+    expect(output.stdout).toContain('Training finished: 2 steps.');
+    expect(output.stdout).toContain('backend');
+    expect(output.stdout).toContain('sha256');
+    expect(output.stderr).toContain('2 replica(s)');
+  });
+
+  it('writes to runs/ by default', async () => {
+    const work = join(dir, 'default-out');
+    await mkdir(work);
+    const output = await runCli(
+      ['train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--steps', '1', '--json'],
+      { cwd: work },
+    );
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.checkpoint).toMatch(/[/\\]runs[/\\]corpus-\d{8}T\d{6}Z\.localist$/);
+    expect(existsSync(result.checkpoint)).toBe(true);
+  });
+
+  it('time budget ends the run early', async () => {
+    const out = join(dir, 'budget.localist');
+    const output = await runCli([
+      'train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--steps', '100000',
+      '--time-budget', '1', '--out', out, '--json',
+    ]);
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.stoppedBy).toBe('time-budget');
+    expect(result.steps).toBeLessThan(100_000);
+    expect(result.elapsedSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('first Ctrl-C saves a checkpoint and exits 130', async () => {
+    const out = join(dir, 'interrupted.localist');
+    let sent = false;
+    const output = await runCli(
+      ['train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--steps', '100000', '--out', out],
+      {
+        onStderr: (text, child) => {
+          if (!sent && text.includes('training on')) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        },
+      },
+    );
+    expect(sent).toBe(true);
+    expect(output.code, output.stderr).toBe(130);
+    expect(output.stderr).toContain('stopping after the current step');
+    expect(output.stderr).toContain(`localist train --resume ${out}`);
+    expect(output.stdout).toContain('Training stopped at step');
+    expect(existsSync(out)).toBe(true);
+  });
+});
+
+describe('localist eval', () => {
+  it('reports perplexity and the bigram baseline as JSON', async () => {
+    const output = await runCli(['eval', checkpoint, '--json']);
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.kind).toBe('evaluate');
+    expect(result.split).toBe('test');
+    expect(result.results).toHaveLength(1);
+    expect(result.results[0].dial.lambda).toBe(0);
+    expect(result.results[0].perplexity).toBeGreaterThan(1);
+    expect(result.bigram.perplexity).toBeGreaterThan(1);
+    expect(result.results[0].rules[0].id).toBe('paid-to-money');
+  });
+
+  it('prints tables in bits with units', async () => {
+    const output = await runCli(['eval', checkpoint, '--lambda', '0,1', '--split', 'validation', '--max-tokens', '64']);
+    expect(output.code, output.stderr).toBe(0);
+    expect(output.stdout).toContain('attention entropy (bits)');
+    expect(output.stdout).toContain('block entropy (bits)');
+    expect(output.stdout).toContain('lambda 1');
+    expect(output.stdout).toContain('paid-to-money');
+    expect(output.stdout).toContain('required fidelity');
+    expect(output.stdout).toMatch(/bigram baseline/);
+    expect(output.stdout).toContain('backend');
+  });
+
+  it('--no-bigram skips the baseline', async () => {
+    const output = await runCli(['eval', checkpoint, '--no-bigram', '--max-tokens', '32', '--json']);
+    expect(output.code, output.stderr).toBe(0);
+    expect(JSON.parse(output.stdout).bigram).toBeNull();
+  });
+});
+
+describe('localist inspect', () => {
+  it('prints dialled and distributed columns', async () => {
+    const output = await runCli(['inspect', checkpoint, 'the jury said he paid the money and he paid']);
+    expect(output.code, output.stderr).toBe(0);
+    expect(output.stdout).toContain('dialled (lambda 0.8)');
+    expect(output.stdout).toContain('distributed (lambda 0)');
+    expect(output.stdout).toContain('L0H1');
+    expect(output.stdout).toContain('money');
+    expect(output.stdout).toContain('paid-to-money');
+  });
+
+  it('returns --top predictions per column as JSON', async () => {
+    const output = await runCli(['inspect', checkpoint, 'the jury said', '--top', '3', '--lambda', '1', '--json']);
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.dialled).toHaveLength(3);
+    expect(result.distributed).toHaveLength(3);
+    expect(result.lambda).toBe(1);
+    expect(result.blocks).toEqual(['background', 'Money']);
+  });
+});
+
+describe('localist sweep', () => {
+  it('protocol A returns six lambdas by default', async () => {
+    const output = await runCli(['sweep', checkpoint, '--max-tokens', '64', '--json']);
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.protocol).toBe('A');
+    expect(result.lambdas).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(result.rows).toHaveLength(6);
+    expect(result.rows[5].metrics.dial.lambda).toBe(1);
+  });
+
+  it('protocol B trains one model per lambda', async () => {
+    const output = await runCli([
+      'sweep', checkpoint, '--protocol', 'B', '--lambdas', '0,1', '--steps', '2', '--replicas', '1', '--max-tokens', '64',
+    ]);
+    expect(output.code, output.stderr).toBe(0);
+    expect(output.stdout).toContain('protocol B');
+    expect(output.stdout).toContain('tiny.lambda-1.localist');
+    expect(existsSync(join(dir, 'tiny.lambda-0.localist'))).toBe(true);
+    expect(existsSync(join(dir, 'tiny.lambda-1.localist'))).toBe(true);
+  });
+
+  it('rejects --steps with protocol A', async () => {
+    const output = await runCli(['sweep', checkpoint, '--steps', '3']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('--steps applies to protocol B only');
+  });
+});
+
+describe('localist bad input', () => {
+  it('unknown option exits 2', async () => {
+    const output = await runCli(['train', '--stpes', '4']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('unknown option "--stpes"');
+    expect(output.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('non-numeric --steps exits 2', async () => {
+    const output = await runCli(['train', '--steps', 'abc']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('--steps "abc" is invalid');
+  });
+
+  it('non-positive --time-budget exits 2', async () => {
+    const output = await runCli(['train', '--time-budget', '0']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('--time-budget "0" is invalid');
+  });
+
+  it('lambda outside [0, 1] exits 2', async () => {
+    const output = await runCli(['eval', checkpoint, '--lambda', '0,1.5']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('"1.5"');
+  });
+
+  it('missing corpus path exits 2', async () => {
+    const missing = join(dir, 'no-such-corpus');
+    const output = await runCli(['train', '--corpus', missing, '--steps', '1']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain(missing);
+  });
+
+  it('rules naming an unknown block exit 2', async () => {
+    const badRules = join(dir, 'bad-rules.json');
+    await writeFile(
+      badRules,
+      JSON.stringify({ version: 1, rules: [{ id: 'to-nowhere', name: 'Points at nothing', trigger: { tokens: ['paid'] }, target: 'nowhere' }] }),
+    );
+    const output = await runCli([
+      'train', '--corpus', corpus, '--blocks', blocksPath, '--rules', badRules, ...TINY_MODEL, '--steps', '1',
+      '--out', join(dir, 'never.localist'),
+    ]);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('nowhere');
+  });
+
+  it('missing rules file exits 2', async () => {
+    const output = await runCli(['train', '--corpus', corpus, '--rules', join(dir, 'absent.json')]);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('absent.json');
+  });
+
+  it('damaged checkpoint exits 2', async () => {
+    const damaged = join(dir, 'damaged.localist');
+    await copyFile(checkpoint, damaged);
+    const bytes = await readFile(damaged);
+    bytes[bytes.length - 5] ^= 0xff;
+    await writeFile(damaged, bytes);
+    const output = await runCli(['eval', damaged]);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('damaged.localist');
+  });
+
+  it('file that is not a checkpoint exits 2', async () => {
+    const fake = join(dir, 'notes.localist');
+    await writeFile(fake, 'these are notes, not a model\n');
+    for (const args of [['eval', fake], ['inspect', fake, 'the jury'], ['train', '--resume', fake]]) {
+      const output = await runCli(args);
+      expect(output.code, args.join(' ')).toBe(2);
+      expect(output.stderr).toContain('notes.localist');
+    }
+  });
+
+  it('unknown command exits 2', async () => {
+    const output = await runCli(['trian']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('unknown command "trian"');
+  });
+});
+
+describe('localist help', () => {
+  it('top-level help lists commands and exit codes', async () => {
+    const output = await runCli(['--help']);
+    expect(output.code).toBe(0);
+    for (const command of ['train', 'eval', 'sweep', 'inspect', 'demo']) expect(output.stdout).toContain(`  ${command} `);
+    expect(output.stdout).toContain('Exit codes:');
+    expect(output.stdout).toContain('130');
+  });
+
+  it('command help shows units and defaults', async () => {
+    const output = await runCli(['train', '-h']);
+    expect(output.code).toBe(0);
+    expect(output.stdout).toMatch(/--steps N\s+total optimizer steps/);
+    expect(output.stdout).toContain('(default: 32)');
+    expect(output.stdout).toContain('context length in tokens');
+  });
+
+  it('demo help names the quick mode', async () => {
+    const output = await runCli(['help', 'demo']);
+    expect(output.code).toBe(0);
+    expect(output.stdout).toContain('--quick');
+  });
+});
+
+describe('format', () => {
+  it('table aligns columns', () => {
+    const table = renderTable(
+      [{ header: 'name' }, { header: 'value', align: 'right' }],
+      [
+        ['perplexity', '12.50'],
+        ['accuracy', '3.0%'],
+      ],
+    );
+    expect(table.split('\n')).toEqual([
+      'name        value',
+      '----------  -----',
+      'perplexity  12.50',
+      'accuracy     3.0%',
+    ]);
+  });
+
+  it('progress line shows count, percent and details', () => {
+    const line = renderProgressLine({ label: 'train', done: 5, total: 20, unit: 'steps', details: ['loss 4.000 nats', 'ETA 3m 05s'] });
+    expect(line).toBe('train [#####---------------] 5/20 steps  25%  loss 4.000 nats  ETA 3m 05s');
+    expect(renderProgressLine({ label: 'train', done: 5, total: 20, unit: 'steps', details: [] }, 10)).toHaveLength(10);
+  });
+
+  it('progress line shortens its bar to fit', () => {
+    const state = { label: 'train', done: 179, total: 100_000, unit: 'steps', details: ['loss 3.435 nats', '5,776 tokens/s', 'ETA 5h 02m'] };
+    const line = renderProgressLine(state, 79);
+    expect(line.length).toBeLessThanOrEqual(79);
+    expect(line).toMatch(/ETA 5h 02m$/);
+    expect(line).toContain('train [-----] 179/100000');
+    expect(renderProgressLine(state, 72)).toMatch(/^train 179\/100000 steps {2}0% .*ETA 5h 02m$/);
+  });
+
+  it('plain progress prints about every 10%', () => {
+    const lines: string[] = [];
+    const reporter = new ProgressReporter({ write: (text: string) => lines.push(text) }, { interactive: false, now: () => 0 });
+    for (let step = 1; step <= 100; step++) reporter.update({ label: 'train', done: step, total: 100, unit: 'steps', details: [] });
+    expect(lines).toHaveLength(10);
+    expect(lines[0]).toContain('10/100 steps');
+    expect(lines[9]).toContain('100/100 steps');
+  });
+
+  it('plain progress prints after 30 seconds', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const reporter = new ProgressReporter({ write: (text: string) => lines.push(text) }, { interactive: false, now: () => now });
+    reporter.update({ label: 'train', done: 1, total: 1000, unit: 'steps', details: [] });
+    now = 31_000;
+    reporter.update({ label: 'train', done: 2, total: 1000, unit: 'steps', details: [] });
+    expect(lines).toEqual([expect.stringContaining('2/1000 steps')]);
+  });
+
+  it('terminal progress redraws one line', () => {
+    const writes: string[] = [];
+    let now = 0;
+    const reporter = new ProgressReporter({ write: (text: string) => writes.push(text), columns: 60 }, { interactive: true, now: () => now });
+    reporter.update({ label: 'train', done: 1, total: 4, unit: 'steps', details: [] });
+    now = 50;
+    reporter.update({ label: 'train', done: 2, total: 4, unit: 'steps', details: [] });
+    now = 200;
+    reporter.update({ label: 'train', done: 3, total: 4, unit: 'steps', details: [] });
+    reporter.note('checkpoint saved');
+    reporter.finish();
+    expect(writes[0]).toBe('\r\x1b[2Ktrain [#####---------------] 1/4 steps  25%');
+    expect(writes[1]).toContain('3/4 steps');
+    expect(writes[2]).toBe('\r\x1b[2Kcheckpoint saved\ntrain [###############-----] 3/4 steps  75%');
+    expect(writes[3]).toBe('\n');
+    expect(writes.every((text) => !text.includes('\n') || text.endsWith('%') || text === '\n')).toBe(true);
+  });
+
+  it('numbers format with units', () => {
+    expect(formatDuration(0.42)).toBe('0.4s');
+    expect(formatDuration(185)).toBe('3m 05s');
+    expect(formatDuration(3720)).toBe('1h 02m');
+    expect(formatFixed(-0, 3)).toBe('0.000');
+    expect(formatFixed(-1e-12, 3)).toBe('0.000');
+    expect(formatFixed(null, 3)).toBe('n/a');
+    expect(formatPercent(0.1234)).toBe('12.3%');
+    expect(wrapWords('one two three four', 9)).toEqual(['one two', 'three', 'four']);
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * Running engine jobs from the command line: progress on stderr and Ctrl-C
+ * handling. The first SIGINT aborts the job's signal, so a training run
+ * stops after its current step and saves a checkpoint. A second SIGINT exits
+ * at once with code 130.
+ */
+import { runJob } from '../engine/host';
+import type {
+  EngineJob,
+  EvaluateJob,
+  EvaluateResult,
+  InspectJob,
+  InspectResult,
+  JobResult,
+  TrainJob,
+  TrainResult,
+  WorkerMessage,
+} from '../engine/jobs';
+import { formatDuration, formatFixed, formatInteger, formatLambda, ProgressReporter } from './format';
+
+export const EXIT_CANCELLED = 130;
+
+/** Ctrl-C handling for one command; call `dispose` when the command ends. */
+export class InterruptHandler {
+  private readonly controller = new AbortController();
+  private count = 0;
+  private firstMessage: string;
+  private readonly listener = () => this.onSignal();
+
+  /** `firstMessage` is printed on the first Ctrl-C; `setMessage` changes it as the command proceeds. */
+  constructor(firstMessage: string) {
+    this.firstMessage = firstMessage;
+    process.on('SIGINT', this.listener);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get interrupted(): boolean {
+    return this.count > 0;
+  }
+
+  setMessage(message: string): void {
+    this.firstMessage = message;
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.listener);
+  }
+
+  private onSignal(): void {
+    this.count += 1;
+    if (this.count === 1) {
+      process.stderr.write(`\n${this.firstMessage}\n`);
+      this.controller.abort();
+      return;
+    }
+    process.stderr.write('\nsecond Ctrl-C: exiting now\n');
+    process.exit(EXIT_CANCELLED);
+  }
+}
+
+/** Options of one job run; `label` names the job in progress lines, such as "train" or "lambda 0.4 model". */
+export interface RunOptions {
+  signal: AbortSignal;
+  reporter: ProgressReporter;
+  label?: string;
+}
+
+function handleMessage(message: WorkerMessage, reporter: ProgressReporter, label: string): void {
+  switch (message.type) {
+    case 'progress':
+      reporter.update({
+        label,
+        done: message.step,
+        total: message.steps,
+        unit: 'steps',
+        details: [
+          `loss ${formatFixed(message.loss, 3)} nats`,
+          `${formatInteger(message.tokensPerSecond)} tokens/s`,
+          `ETA ${formatDuration(message.etaSeconds)}`,
+        ],
+      });
+      break;
+    case 'evaluate-progress':
+      reporter.update({
+        label: `${label} lambda ${formatLambda(message.lambda)}`,
+        done: message.done,
+        total: message.total,
+        unit: 'windows',
+        details: [],
+      });
+      break;
+    case 'checkpoint':
+      reporter.note(`checkpoint saved at step ${message.step}: ${message.path}`);
+      break;
+    case 'log':
+      reporter.note(message.message);
+      break;
+    default:
+      break;
+  }
+}
+
+async function runWithProgress(job: EngineJob, options: RunOptions, label: string): Promise<JobResult> {
+  try {
+    return await runJob(job, {
+      signal: options.signal,
+      onMessage: (message) => handleMessage(message, options.reporter, label),
+    });
+  } finally {
+    options.reporter.finish();
+  }
+}
+
+export async function runTrainJob(job: TrainJob, options: RunOptions): Promise<TrainResult> {
+  const result = await runWithProgress(job, options, options.label ?? 'train');
+  return expectKind(result, 'train');
+}
+
+export async function runEvaluateJob(job: EvaluateJob, options: RunOptions): Promise<EvaluateResult> {
+  const result = await runWithProgress(job, options, options.label ?? 'eval');
+  return expectKind(result, 'evaluate');
+}
+
+export async function runInspectJob(job: InspectJob, options: RunOptions): Promise<InspectResult> {
+  const result = await runWithProgress(job, options, options.label ?? 'inspect');
+  return expectKind(result, 'inspect');
+}
+
+function expectKind<K extends JobResult['kind']>(result: JobResult, kind: K): Extract<JobResult, { kind: K }> {
+  if (result.kind !== kind) throw new Error(`engine returned a ${result.kind} result for a ${kind} job`);
+  return result as Extract<JobResult, { kind: K }>;
+}
+
+/** Writes a value as indented JSON on stdout, the only stdout output of `--json`. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Writes text and a line break on stdout. */
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
