@@ -4,7 +4,7 @@
  * formatting.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ interface CliOutput {
 
 interface CliOptions {
   cwd?: string;
+  /** Kill the child after this many milliseconds (default CHILD_TIMEOUT_MS). */
+  timeoutMs?: number;
   /** Called with each chunk of stderr, with the child to signal. */
   onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
 }
@@ -45,10 +47,11 @@ function runCli(args: string[], options: CliOptions = {}): Promise<CliOutput> {
     });
     let stdout = '';
     let stderr = '';
+    const timeoutMs = options.timeoutMs ?? CHILD_TIMEOUT_MS;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`localist ${args.join(' ')} timed out after ${CHILD_TIMEOUT_MS} ms; stderr:\n${stderr}`));
-    }, CHILD_TIMEOUT_MS);
+      reject(new Error(`localist ${args.join(' ')} timed out after ${timeoutMs} ms; stderr:\n${stderr}`));
+    }, timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -409,6 +412,27 @@ describe('localist help', () => {
     expect(output.stdout).toMatch(/--steps N\s+total optimizer steps/);
     expect(output.stdout).toContain('(default: 32)');
     expect(output.stdout).toContain('context length in tokens');
+  });
+
+  it('quick demo trains, compares and sweeps', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'localist-demo-'));
+    try {
+      const output = await runCli(['demo', '--quick', '--json'], { cwd, timeoutMs: 240_000 });
+      expect(output.code).toBe(0);
+      const result = JSON.parse(output.stdout);
+      expect(result.kind).toBe('demo');
+      expect(result.train.steps).toBe(20);
+      expect(result.train.stoppedBy).toBe('steps');
+      expect(result.evaluation.results).toHaveLength(1);
+      expect(result.evaluation.results[0].dial.lambda).toBe(0);
+      expect(result.evaluation.results[0].perplexity).toBeGreaterThan(1);
+      expect(result.evaluation.bigram.perplexity).toBeGreaterThan(1);
+      expect(result.sweep.rows.map((row: { lambda: number }) => row.lambda)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+      expect(typeof result.modelLowerThanBigram).toBe('boolean');
+      expect(existsSync(join(cwd, 'runs', 'demo.localist'))).toBe(true);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   it('demo help names the quick mode', async () => {

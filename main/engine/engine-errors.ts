@@ -21,7 +21,9 @@ export function toEngineError(error: unknown): EngineErrorData {
   }
   if (error instanceof CheckpointError) {
     // A failed write (disk full, no permission) is a failure, not bad input.
-    const code = error.code === 'not-found' ? 'not-found' : error.code === 'write-failed' ? 'failed' : 'invalid-checkpoint';
+    let code: EngineErrorData['code'] = 'invalid-checkpoint';
+    if (error.code === 'not-found') code = 'not-found';
+    if (error.code === 'write-failed') code = 'failed';
     return {
       code,
       message: error.message,

@@ -11,7 +11,7 @@ export interface TrainJob {
   kind: 'train';
   /** A new run, or a checkpoint to resume. */
   start: { config: TrainConfig; blocks: BlocksFileInput; rules: RulesFileInput } | { resume: string; steps?: number };
-  /** Where checkpoints are written; each save replaces the file atomically. */
+  /** Checkpoint path; each save replaces the file atomically. */
   checkpointPath: string;
   /** Replicas training data-parallel, one worker thread each (default 1). */
   replicas: number;
@@ -81,9 +81,9 @@ export interface TrainResult {
   elapsedSeconds: number;
   checkpoint: string;
   sha256: string;
-  /** True when the run stopped early on request; the checkpoint holds the last finished step. */
+  /** True when the run stopped early on request. The checkpoint then contains the last finished step. */
   cancelled: boolean;
-  /** What ended the run: its step count, its time budget, or a cancel request. */
+  /** Reason the run ended: its step count, its time budget, or a cancel request. */
   stoppedBy: 'steps' | 'time-budget' | 'cancelled';
   finalLoss: number | null;
 }

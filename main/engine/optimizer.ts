@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 export interface OptimizerConfig {
   /** Peak learning rate (default 3e-3). */
   learningRate: number;
-  /** Steps of linear warm-up from 0 to the peak (default 100). */
+  /** Steps of linear warm-up from 0 to the peak (default 50). */
   warmupSteps: number;
   /** Total steps; the rate decays to 10% of the peak by the last one. */
   totalSteps: number;
@@ -23,7 +23,7 @@ export interface OptimizerConfig {
 
 export const DEFAULT_OPTIMIZER: Omit<OptimizerConfig, 'totalSteps'> = {
   learningRate: 3e-3,
-  warmupSteps: 100,
+  warmupSteps: 50,
   beta1: 0.9,
   beta2: 0.99,
   epsilon: 1e-8,

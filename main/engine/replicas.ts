@@ -15,6 +15,9 @@ const CANCEL = 2;
 const DECISION = 3;
 const FAILED = 4;
 const PROGRESS = 5;
+const CONTINUE = 0;
+const STOP_CANCELLED = 1;
+const STOP_BUDGET = 2;
 const PROGRESS_SCALE = 1e9;
 export const CONTROL_WORDS = 8;
 
@@ -42,7 +45,7 @@ export class ReplicaGroup {
   private readonly control: Int32Array;
   private readonly slots: Float32Array[];
 
-  /** `gradients` holds one slot of `parameterCount` floats per replica. */
+  /** `gradients` contains one slot of `parameterCount` floats per replica. */
   constructor(control: Int32Array, gradients: SharedArrayBuffer, replica: number, replicas: number, parameterCount: number) {
     this.control = control;
     this.replica = replica;
@@ -76,13 +79,17 @@ export class ReplicaGroup {
   agree(budgetSpent: boolean, progress: number): { stop: 'cancelled' | 'time-budget' | null; progress: number } {
     if (this.replica === 0) {
       const cancel = Atomics.load(this.control, CANCEL) === 1;
-      Atomics.store(this.control, DECISION, cancel ? 1 : budgetSpent ? 2 : 0);
+      let decision = CONTINUE;
+      if (budgetSpent) decision = STOP_BUDGET;
+      if (cancel) decision = STOP_CANCELLED;
+      Atomics.store(this.control, DECISION, decision);
       Atomics.store(this.control, PROGRESS, Math.round(Math.min(1, Math.max(0, progress)) * PROGRESS_SCALE));
     }
     this.barrier();
     const decision = Atomics.load(this.control, DECISION);
+    const stops = { [CONTINUE]: null, [STOP_CANCELLED]: 'cancelled', [STOP_BUDGET]: 'time-budget' } as const;
     return {
-      stop: decision === 1 ? 'cancelled' : decision === 2 ? 'time-budget' : null,
+      stop: stops[decision as keyof typeof stops] ?? null,
       progress: Atomics.load(this.control, PROGRESS) / PROGRESS_SCALE,
     };
   }
