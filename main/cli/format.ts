@@ -110,6 +110,8 @@ export interface ProgressState {
   unit: string;
   /** Further fields, each already formatted, such as "loss 4.123 nats". */
   details: string[];
+  /** Share of the work done in [0, 1] when it is not done / total, as in a run with a time budget. */
+  share?: number;
 }
 
 const BAR_WIDTH = 20;
@@ -122,7 +124,7 @@ const MIN_BAR_WIDTH = 5;
  * no bar, and is then cut to `maxWidth`.
  */
 export function renderProgressLine(state: ProgressState, maxWidth = Infinity): string {
-  const share = state.total > 0 ? state.done / state.total : 0;
+  const share = state.share ?? (state.total > 0 ? state.done / state.total : 0);
   const percent = `${Math.floor(share * 100)}%`;
   const count = `${state.done}/${state.total} ${state.unit}`;
   const build = (barWidth: number) => {

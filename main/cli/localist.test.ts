@@ -465,6 +465,11 @@ describe('format', () => {
     expect(renderProgressLine({ label: 'train', done: 5, total: 20, unit: 'steps', details: [] }, 10)).toHaveLength(10);
   });
 
+  it('progress line follows a given share', () => {
+    const line = renderProgressLine({ label: 'train', done: 5, total: 900, unit: 'steps', details: [], share: 0.5 });
+    expect(line).toBe('train [##########----------] 5/900 steps  50%');
+  });
+
   it('progress line shortens its bar to fit', () => {
     const state = { label: 'train', done: 179, total: 100_000, unit: 'steps', details: ['loss 3.435 nats', '5,776 tokens/s', 'ETA 5h 02m'] };
     const line = renderProgressLine(state, 79);

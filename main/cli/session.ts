@@ -76,6 +76,7 @@ function handleMessage(message: WorkerMessage, reporter: ProgressReporter, label
         done: message.step,
         total: message.steps,
         unit: 'steps',
+        share: message.share,
         details: [
           `loss ${formatFixed(message.loss, 3)} nats`,
           `${formatInteger(message.tokensPerSecond)} tokens/s`,

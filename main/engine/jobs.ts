@@ -50,6 +50,8 @@ export interface TrainProgress {
   tokensPerSecond: number;
   etaSeconds: number;
   elapsedSeconds: number;
+  /** Share of the run done in [0, 1]: the larger of the step share and, with a time budget, the time share. */
+  share: number;
 }
 
 export interface EvaluateProgress {

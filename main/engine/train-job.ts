@@ -133,6 +133,13 @@ export async function runTrainJob(
             run.config.timeBudgetSeconds === null ? Infinity : Math.max(0, run.config.timeBudgetSeconds - run.elapsedSeconds),
           ),
           elapsedSeconds: run.elapsedSeconds,
+          share: Math.min(
+            1,
+            Math.max(
+              run.step / run.config.steps,
+              run.config.timeBudgetSeconds === null ? 0 : run.elapsedSeconds / run.config.timeBudgetSeconds,
+            ),
+          ),
         });
         if (run.step % run.config.checkpointEvery === 0 && run.step < run.config.steps) await save();
       }
