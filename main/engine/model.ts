@@ -221,8 +221,6 @@ export class LocalistModel {
       scores = tf.add(scores, this.mask());
       const attention = tf.softmax(scores); // p, [B, H, T, T]
 
-      // Dial: rule rows get lambda * beta on their targets; other rows get
-      // lambda * kappa * ln m_g(j), the log block mass of each key's block.
       const layerOffset = l * plane;
       const targetMask = tf.tensor4d(
         inputs.targetMask.subarray(layerOffset * T, (layerOffset + plane) * T),
@@ -230,29 +228,10 @@ export class LocalistModel {
       );
       const strength = inputs.strength.subarray(layerOffset, layerOffset + plane);
       const active = inputs.active.subarray(layerOffset, layerOffset + plane);
-      const ruleBias = new Float32Array(plane);
-      const blockPriorWeight = new Float32Array(plane);
       let layerActive = 0;
-      for (let r = 0; r < plane; r++) {
-        if (active[r]) {
-          ruleBias[r] = lambda * strength[r];
-          layerActive++;
-        } else {
-          blockPriorWeight[r] = lambda * kappa;
-        }
-      }
+      for (let r = 0; r < plane; r++) layerActive += active[r];
       activeRows += layerActive;
-      const blockMass = matMulConstant(tf.reshape(attention, [B, H * T, T]), keysOneHot, keysOneHotT); // m, [B, H*T, G]
-      const logBlockMass = tf.log(tf.maximum(blockMass, LOG_FLOOR));
-      const keyPrior = tf.reshape(matMulConstant(logBlockMass, keysOneHotT, keysOneHot), [B, H, T, T]); // ln m_g(j)
-      const dialledScores = tf.add(
-        scores,
-        tf.add(
-          tf.mul(targetMask, tf.tensor4d(ruleBias, [B, H, T, 1])),
-          tf.mul(keyPrior, tf.tensor4d(blockPriorWeight, [B, H, T, 1])),
-        ),
-      );
-      const dialledAttention = tf.softmax(dialledScores); // A, [B, H, T, T]
+      const dialledAttention = dialAttention(attention, scores, { keysOneHot, keysOneHotT, targetMask, strength, active }, options.dial);
 
       // Penalty terms of the objective, on the dialled attention.
       const dialledBlockMass = matMulConstant(tf.reshape(dialledAttention, [B, H * T, T]), keysOneHot, keysOneHotT); // M, [B, H*T, G]
@@ -366,4 +345,48 @@ export function validateDial(dial: DialSettings): void {
   if (!(dial.kappa >= 0) || !Number.isFinite(dial.kappa)) {
     throw new RangeError(`kappa = ${dial.kappa} is invalid; use a finite number >= 0`);
   }
+}
+
+/** Constants of the dial for one layer's rows. */
+export interface DialConstants {
+  /** Block one-hot of each key per sequence, [B, T, G], and its transpose [B, G, T]. */
+  keysOneHot: tf.Tensor;
+  keysOneHotT: tf.Tensor;
+  /** 1 on the rule targets of each row, [B, H, T, T]. */
+  targetMask: tf.Tensor;
+  /** Strength beta of each row's active rules in nats, [B * H * T]; read only where `active` is 1. */
+  strength: Float32Array;
+  /** 1 where a rule is active on the row, [B * H * T]. */
+  active: Uint8Array;
+}
+
+/**
+ * Dialled attention A from undialled attention p and the logits s it came
+ * from, both [B, H, T, T] with masked keys already at a large negative logit:
+ *   rule row:  s' = s + lambda * beta * [j in T(i)]
+ *   other row: s' = s + lambda * kappa * ln max(m_g(j), 1e-9)
+ * where m_g is the undialled mass of block g on the row, then A = softmax(s').
+ */
+export function dialAttention(attention: tf.Tensor, scores: tf.Tensor, constants: DialConstants, dial: DialSettings): tf.Tensor {
+  const [B, H, T] = attention.shape;
+  const { lambda, kappa } = dial;
+  const rows = B * H * T;
+  const ruleBias = new Float32Array(rows);
+  const blockPriorWeight = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    if (constants.active[r]) ruleBias[r] = lambda * constants.strength[r];
+    else blockPriorWeight[r] = lambda * kappa;
+  }
+  const { keysOneHot, keysOneHotT } = constants;
+  const blockMass = matMulConstant(tf.reshape(attention, [B, H * T, T]), keysOneHot, keysOneHotT); // m, [B, H*T, G]
+  const logBlockMass = tf.log(tf.maximum(blockMass, LOG_FLOOR));
+  const keyPrior = tf.reshape(matMulConstant(logBlockMass, keysOneHotT, keysOneHot), [B, H, T, T]); // ln m_g(j)
+  const dialledScores = tf.add(
+    scores,
+    tf.add(
+      tf.mul(constants.targetMask, tf.tensor4d(ruleBias, [B, H, T, 1])),
+      tf.mul(keyPrior, tf.tensor4d(blockPriorWeight, [B, H, T, 1])),
+    ),
+  );
+  return tf.softmax(dialledScores); // A, [B, H, T, T]
 }
