@@ -232,6 +232,54 @@ describe('localist train', () => {
   });
 });
 
+describe('localist guarantees', () => {
+  it('reports every rule with a verdict as JSON', async () => {
+    const output = await runCli(['guarantees', checkpoint, '--lambda', '0.7', '--rows', '--json']);
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.kind).toBe('guarantees');
+    expect(result.report.lambda).toBe(0.7);
+    const [rule] = result.report.rules;
+    expect(rule.id).toBe('paid-to-money');
+    expect(rule.activeRows).toBeGreaterThan(0);
+    expect(rule.activeRows).toBe(result.report.rows.length);
+    expect(['PASS', 'FAIL']).toContain(rule.verdict);
+    expect(rule.verdict === 'PASS').toBe(rule.fidelity.minimum >= rule.requiredFidelity);
+    expect(result.report.largestFormulaError).toBeLessThan(1e-4);
+    expect(result.report.entropyBoundViolations).toBe(0);
+  });
+
+  it('lambda star applied reaches the required fidelity', async () => {
+    const split = 'validation';
+    const guarantees = await runCli(['guarantees', checkpoint, '--split', split, '--max-tokens', '4096', '--no-stationary', '--json']);
+    expect(guarantees.code, guarantees.stderr).toBe(0);
+    const [rule] = JSON.parse(guarantees.stdout).report.rules;
+    expect(rule.activeRows).toBeGreaterThan(0);
+    expect(rule.reachable).toBe(true);
+    const evaluation = await runCli(['eval', checkpoint, '--split', split, '--max-tokens', '4096', '--lambda', String(rule.lambdaStar), '--no-bigram', '--json']);
+    expect(evaluation.code, evaluation.stderr).toBe(0);
+    const measured = JSON.parse(evaluation.stdout).results[0].rules[0];
+    expect(measured.activeRows).toBe(rule.activeRows);
+    expect(measured.minimumFidelity).toBeGreaterThanOrEqual(rule.requiredFidelity - 1e-6);
+  });
+
+  it('prints the rule table and the stationary check', async () => {
+    const output = await runCli(['guarantees', checkpoint, '--lambda', '1']);
+    expect(output.code, output.stderr).toBe(0);
+    expect(output.stdout).toContain('lambda*');
+    expect(output.stdout).toContain('p_min');
+    expect(output.stdout).toMatch(/paid-to-money .*(PASS|FAIL)/);
+    expect(output.stdout).toContain('Stationary-point check');
+    expect(output.stdout).toContain('backend');
+  });
+
+  it('rejects a lambda outside the dial', async () => {
+    const output = await runCli(['guarantees', checkpoint, '--lambda', '2']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('--lambda "2"');
+  });
+});
+
 describe('localist eval', () => {
   it('reports perplexity and the bigram baseline as JSON', async () => {
     const output = await runCli(['eval', checkpoint, '--json']);

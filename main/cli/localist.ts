@@ -35,6 +35,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'show predictions, active rules and block masses of a checkpoint on a text',
     load: async () => (await import('./commands/inspect')).inspectCommand,
   },
+  guarantees: {
+    summary: 'check each rule against the dial guarantees: lambda*, fidelity, entropy bound, verdict',
+    load: async () => (await import('./commands/guarantees')).guaranteesCommand,
+  },
   demo: {
     summary: 'train on Brown with the demo blocks and rules, then evaluate and sweep',
     load: async () => (await import('./commands/demo')).demoCommand,

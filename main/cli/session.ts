@@ -9,6 +9,8 @@ import type {
   EngineJob,
   EvaluateJob,
   EvaluateResult,
+  GuaranteesJob,
+  GuaranteesResult,
   InspectJob,
   InspectResult,
   JobResult,
@@ -93,6 +95,15 @@ function handleMessage(message: WorkerMessage, reporter: ProgressReporter, label
         details: [],
       });
       break;
+    case 'guarantees-progress':
+      reporter.update({
+        label: `${label} ${message.stage === 'stationary' ? 'gradients' : 'rule rows'}`,
+        done: message.done,
+        total: message.total,
+        unit: 'batches',
+        details: [],
+      });
+      break;
     case 'checkpoint':
       reporter.note(`checkpoint saved at step ${message.step}: ${message.path}`);
       break;
@@ -128,6 +139,11 @@ export async function runEvaluateJob(job: EvaluateJob, options: RunOptions): Pro
 export async function runInspectJob(job: InspectJob, options: RunOptions): Promise<InspectResult> {
   const result = await runWithProgress(job, options, options.label ?? 'inspect');
   return expectKind(result, 'inspect');
+}
+
+export async function runGuaranteesJob(job: GuaranteesJob, options: RunOptions): Promise<GuaranteesResult> {
+  const result = await runWithProgress(job, options, options.label ?? 'guarantees');
+  return expectKind(result, 'guarantees');
 }
 
 function expectKind<K extends JobResult['kind']>(result: JobResult, kind: K): Extract<JobResult, { kind: K }> {

@@ -6,11 +6,77 @@ import { fitBigram, bigramPerplexity, tuneInterpolation } from './bigram';
 import { prepareData, ruleMaskBuilder } from './data';
 import { CancelledError } from './engine-errors';
 import { evaluate } from './evaluate';
-import type { EvaluateJob, EvaluateResult, InspectJob, InspectResult, TokenPrediction, WorkerMessage } from './jobs';
+import { computeGuarantees } from './guarantee-report';
+import type {
+  EvaluateJob,
+  EvaluateResult,
+  GuaranteesJob,
+  GuaranteesResult,
+  InspectJob,
+  InspectResult,
+  TokenPrediction,
+  WorkerMessage,
+} from './jobs';
 import { loadModel } from './trainer';
 import { DOC_ID } from './tokenizer';
 
 const CANCEL_WORD = 2;
+
+/** Aborts `controller` when the host sets the cancel word; returns a function that stops watching. */
+function watchCancel(control: Int32Array, controller: AbortController): () => void {
+  const poll = setInterval(() => {
+    if (Atomics.load(control, CANCEL_WORD)) controller.abort();
+  }, 50);
+  return () => clearInterval(poll);
+}
+
+export async function runGuaranteesJob(
+  job: GuaranteesJob,
+  control: Int32Array,
+  backend: BackendInfo,
+  post: (message: WorkerMessage) => void,
+): Promise<GuaranteesResult> {
+  const loaded = await loadModel(job.checkpoint);
+  const controller = new AbortController();
+  const stopWatching = watchCancel(control, controller);
+  try {
+    const data = await prepareData(loaded.config.data, loaded.tokenizer);
+    const report = await computeGuarantees(
+      {
+        model: loaded.model,
+        stream: data.streams[job.split],
+        blockTable: loaded.blockTable,
+        compiled: loaded.compiled,
+        buildMasks: ruleMaskBuilder(loaded.compiled),
+        training: { lambdaTrain: loaded.config.lambdaTrain, objective: loaded.config.objective },
+      },
+      {
+        lambda: job.lambda,
+        kappa: job.kappa ?? loaded.config.kappa,
+        maxTokens: job.maxTokens,
+        includeRows: job.includeRows,
+        skipStationary: job.skipStationary,
+        signal: controller.signal,
+        onProgress: (stage, done, total) => post({ type: 'guarantees-progress', stage, done, total }),
+      },
+    );
+    return {
+      kind: 'guarantees',
+      backend: backend.name,
+      checkpoint: job.checkpoint,
+      sha256: loaded.sha256,
+      split: job.split,
+      report,
+      stationarySkipped: Boolean(job.skipStationary),
+    };
+  } catch (error) {
+    if (controller.signal.aborted) throw new CancelledError('guarantee check cancelled on request');
+    throw error;
+  } finally {
+    stopWatching();
+    loaded.model.dispose();
+  }
+}
 
 export async function runEvaluateJob(
   job: EvaluateJob,

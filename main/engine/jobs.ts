@@ -4,6 +4,7 @@
  */
 import type { BlocksFileInput } from './blocks';
 import type { EvaluationMetrics } from './evaluate';
+import type { GuaranteeReport } from './guarantee-report';
 import type { RulesFileInput } from './rules';
 import type { TrainConfig } from './trainer';
 
@@ -37,7 +38,20 @@ export interface InspectJob {
   topK: number;
 }
 
-export type EngineJob = TrainJob | EvaluateJob | InspectJob;
+export interface GuaranteesJob {
+  kind: 'guarantees';
+  checkpoint: string;
+  split: 'validation' | 'test';
+  lambda: number;
+  kappa?: number;
+  maxTokens?: number;
+  /** Include every active rule row in the result (large). */
+  includeRows?: boolean;
+  /** Skip the stationary-point check, which costs one backward pass per batch. */
+  skipStationary?: boolean;
+}
+
+export type EngineJob = TrainJob | EvaluateJob | InspectJob | GuaranteesJob;
 
 export interface TrainProgress {
   type: 'progress';
@@ -57,6 +71,14 @@ export interface TrainProgress {
 export interface EvaluateProgress {
   type: 'evaluate-progress';
   lambda: number;
+  done: number;
+  total: number;
+}
+
+export interface GuaranteesProgress {
+  type: 'guarantees-progress';
+  /** "rows" while collecting rule rows, "stationary" during the gradient pass. */
+  stage: string;
   done: number;
   total: number;
 }
@@ -122,7 +144,18 @@ export interface InspectResult {
   activeRules: { layer: number; head: number; rules: string[] }[];
 }
 
-export type JobResult = TrainResult | EvaluateResult | InspectResult;
+export interface GuaranteesResult {
+  kind: 'guarantees';
+  backend: string;
+  checkpoint: string;
+  sha256: string;
+  split: 'validation' | 'test';
+  report: GuaranteeReport;
+  /** True when the job skipped the stationary-point check on request. */
+  stationarySkipped: boolean;
+}
+
+export type JobResult = TrainResult | EvaluateResult | InspectResult | GuaranteesResult;
 
 /** Error codes of the engine, so callers can tell bad input from failures. */
 export type EngineErrorCode = 'invalid-input' | 'not-found' | 'invalid-checkpoint' | 'cancelled' | 'failed';
@@ -136,6 +169,7 @@ export interface EngineErrorData {
 export type WorkerMessage =
   | TrainProgress
   | EvaluateProgress
+  | GuaranteesProgress
   | CheckpointSaved
   | LogMessage
   | { type: 'result'; result: JobResult }

@@ -170,7 +170,6 @@ export class LocalistModel {
     const B = inputs.batch;
     const G = K + 1;
     const E = D / H;
-    const { lambda, kappa } = options.dial;
     validateDial(options.dial);
 
     const ids = tf.tensor1d(inputs.tokens, 'int32'); // [B*T]

@@ -5,10 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend } from './backend';
+import { initBackend, type BackendInfo } from './backend';
 import { toEngineError } from './engine-errors';
-import type { EngineJob, WorkerMessage } from './jobs';
-import { runEvaluateJob, runInspectJob } from './inference-jobs';
+import type { EngineJob, JobResult, WorkerMessage } from './jobs';
+import { runEvaluateJob, runGuaranteesJob, runInspectJob } from './inference-jobs';
 import { markFailed } from './replicas';
 import { runTrainJob } from './train-job';
 
@@ -26,17 +26,26 @@ function post(message: WorkerMessage): void {
   parentPort?.postMessage(message);
 }
 
+function dispatch(input: WorkerInput, control: Int32Array, backend: BackendInfo): Promise<JobResult | null> {
+  const job = input.job;
+  switch (job.kind) {
+    case 'train':
+      return runTrainJob(job, input, backend, post);
+    case 'evaluate':
+      return runEvaluateJob(job, control, backend, post);
+    case 'inspect':
+      return runInspectJob(job, backend);
+    case 'guarantees':
+      return runGuaranteesJob(job, control, backend, post);
+  }
+}
+
 async function main(): Promise<void> {
   const input = workerData as WorkerInput;
   const control = new Int32Array(input.control);
   try {
     const backend = await initBackend();
-    const result =
-      input.job.kind === 'train'
-        ? await runTrainJob(input.job, input, backend, post)
-        : input.job.kind === 'evaluate'
-          ? await runEvaluateJob(input.job, control, backend, post)
-          : await runInspectJob(input.job, backend);
+    const result = await dispatch(input, control, backend);
     if (result) post({ type: 'result', result });
   } catch (error) {
     markFailed(control);
