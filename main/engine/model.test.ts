@@ -196,6 +196,35 @@ describe('dialled attention', () => {
   });
 });
 
+describe('specialist adapters', () => {
+  test('start equal to the parent and add 2 L 2 D r parameters', () => {
+    const config: ModelConfig = { vocabSize: 30, contextLength: T, layers: L, heads: H, width: 16, blocks: 3 };
+    const parent = new LocalistModel(config, 5);
+    const specialist = new LocalistModel({ ...config, adapters: { rank: 2, outputBias: false } }, 5);
+    const withBias = new LocalistModel({ ...config, adapters: { rank: 2, outputBias: true } }, 5);
+    expect(specialist.parameterCount - parent.parameterCount).toBe(2 * L * 2 * 16 * 2);
+    expect(withBias.parameterCount - parent.parameterCount).toBe(2 * L * 2 * 16 * 2 + 30);
+    const logitsOf = (model: LocalistModel) =>
+      tf.tidy(() => model.forward(fixture.batch.inputs, { dial: { lambda: 0.5, kappa: 4 } }).logits.dataSync() as Float32Array);
+    expect(logitsOf(specialist)).toEqual(logitsOf(parent));
+
+    // Training moves the up projections off zero, and then the specialist differs.
+    const up = specialist.param('layer0.value.adapterUp');
+    const { grads } = tf.variableGrads(() => {
+      const result = specialist.forward(fixture.batch.inputs, { dial: { lambda: 0.5, kappa: 4 } });
+      return objective(result, tf.tensor1d(fixture.batch.targets, 'int32'), 0.5, DEFAULT_OBJECTIVE).loss;
+    }, [up]);
+    const gradient = grads[up.name];
+    expect(tf.max(tf.abs(gradient)).dataSync()[0]).toBeGreaterThan(0);
+    up.assign(tf.mul(gradient, -1));
+    tf.dispose(Object.values(grads));
+    const moved = logitsOf(specialist);
+    const plain = logitsOf(parent);
+    expect(moved.some((value, k) => Math.abs(value - plain[k]) > 1e-6)).toBe(true);
+    for (const model of [parent, specialist, withBias]) model.dispose();
+  });
+});
+
 describe('model resources', () => {
   test('training steps and inference do not leak tensors', () => {
     const variables = [...fixture.model.params.values()];

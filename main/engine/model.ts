@@ -20,6 +20,30 @@ export interface ModelConfig {
   width: number;
   /** Named blocks K; each adds a block embedding (D) and one key bias per layer and head. */
   blocks: number;
+  /**
+   * LoRA adapters of a specialist model, or absent for a plain model: rank r
+   * down and up projections on the query and value projections of every
+   * layer (2 L 2 D r parameters), and optionally its own output bias (V more).
+   */
+  adapters?: AdapterConfig;
+}
+
+export interface AdapterConfig {
+  /** Rank r of each adapter (default 2). */
+  rank: number;
+  /** Whether the specialist has its own output bias. */
+  outputBias: boolean;
+}
+
+/** Names of the parameters that adapters add, in the order the constructor creates them. */
+export function adapterParameterNames(config: Pick<ModelConfig, 'layers' | 'adapters'>): string[] {
+  if (!config.adapters) return [];
+  const names: string[] = [];
+  for (let l = 0; l < config.layers; l++) {
+    for (const projection of ['query', 'value']) names.push(`layer${l}.${projection}.adapterDown`, `layer${l}.${projection}.adapterUp`);
+  }
+  if (config.adapters.outputBias) names.push('output.adapterBias');
+  return names;
 }
 
 export const DEFAULT_MODEL_CONFIG: Omit<ModelConfig, 'vocabSize' | 'blocks'> = {
@@ -131,6 +155,17 @@ export class LocalistModel {
     add('finalNorm.beta', tf.zeros([D]));
     add('output.kernel', normal([D, V]));
     add('output.bias', tf.zeros([V]));
+    if (config.adapters) {
+      const rank = config.adapters.rank;
+      // Up projections start at zero, so a new specialist computes exactly what its parent does.
+      for (let l = 0; l < L; l++) {
+        for (const projection of ['query', 'value']) {
+          add(`layer${l}.${projection}.adapterDown`, normal([D, rank]));
+          add(`layer${l}.${projection}.adapterUp`, tf.zeros([rank, D]));
+        }
+      }
+      if (config.adapters.outputBias) add('output.adapterBias', tf.zeros([V]));
+    }
   }
 
   get parameterCount(): number {
@@ -148,6 +183,15 @@ export class LocalistModel {
   /** x @ kernel + bias of the named dense layer, x [N, in] to [N, out]. */
   private dense(x: tf.Tensor, name: string): tf.Tensor {
     return addBias(matMul(x, this.param(`${name}.kernel`)), this.param(`${name}.bias`));
+  }
+
+  /** The dense layer plus its LoRA adapter x @ down @ up, where the model has one. */
+  private adapted(x: tf.Tensor, name: string): tf.Tensor {
+    const projected = this.dense(x, name);
+    const down = this.params.get(`${name}.adapterDown`);
+    const up = this.params.get(`${name}.adapterUp`);
+    if (!down || !up) return projected;
+    return tf.add(projected, matMul(matMul(x, down), up)); // [N, r] then [N, D]
   }
 
   /** Additive causal mask, [1, 1, T, T]: 0 on keys j <= i, a large negative number after. */
@@ -201,7 +245,7 @@ export class LocalistModel {
       const h = layerNorm(x, this.param(`${p}attentionNorm.gamma`), this.param(`${p}attentionNorm.beta`));
       // Three projections rather than one fused [D, 3D] one: splitting its
       // output costs more on wasm than the two extra matMuls.
-      const project = (name: string) => this.dense(h, `${p}${name}`); // [B*T, D]
+      const project = (name: string) => this.adapted(h, `${p}${name}`); // [B*T, D]
       const q0 = project('query');
       const k0 = project('key');
       const v0 = project('value');
@@ -258,7 +302,8 @@ export class LocalistModel {
     }
 
     const final = layerNorm(x, this.param('finalNorm.gamma'), this.param('finalNorm.beta'));
-    const logits = this.dense(final, 'output') as tf.Tensor2D; // [B*T, V]
+    let logits = this.dense(final, 'output') as tf.Tensor2D; // [B*T, V]
+    if (this.params.has('output.adapterBias')) logits = addBias(logits, this.param('output.adapterBias')) as tf.Tensor2D;
     const result: ForwardResult = {
       logits,
       blockEntropy: tf.div(blockEntropySum, plane * L) as tf.Scalar,
@@ -320,7 +365,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 }
 
 export function validateModelConfig(config: ModelConfig): void {
-  const positive: (keyof ModelConfig)[] = ['vocabSize', 'contextLength', 'layers', 'heads', 'width'];
+  const positive = ['vocabSize', 'contextLength', 'layers', 'heads', 'width'] as const;
   for (const key of positive) {
     const value = config[key];
     if (!Number.isInteger(value) || value < 1) {
@@ -329,6 +374,9 @@ export function validateModelConfig(config: ModelConfig): void {
   }
   if (!Number.isInteger(config.blocks) || config.blocks < 0) {
     throw new RangeError(`model config blocks = ${config.blocks} is invalid; use an integer >= 0`);
+  }
+  if (config.adapters && (!Number.isInteger(config.adapters.rank) || config.adapters.rank < 1)) {
+    throw new RangeError(`adapter rank ${config.adapters.rank} is invalid; use a positive integer such as 2`);
   }
   if (config.width % config.heads !== 0) {
     throw new RangeError(

@@ -7,7 +7,13 @@ import type { ModelConfig } from './model';
 export function countParameters(config: ModelConfig): number {
   const { vocabSize: V, contextLength: T, layers: L, heads: H, width: D, blocks: K } = config;
   const perLayer = 4 * D + (3 * D * D + 3 * D) + (D * D + D) + K * H + (4 * D * D + 4 * D) + (4 * D * D + D);
-  return V * D + T * D + K * D + L * perLayer + 2 * D + D * V + V;
+  return V * D + T * D + K * D + L * perLayer + 2 * D + D * V + V + adapterParameterCount(config);
+}
+
+/** Parameters that a specialist's adapters add: 2 L 2 D r, plus V with its own output bias. */
+export function adapterParameterCount(config: Pick<ModelConfig, 'layers' | 'width' | 'vocabSize' | 'adapters'>): number {
+  if (!config.adapters) return 0;
+  return 2 * config.layers * 2 * config.width * config.adapters.rank + (config.adapters.outputBias ? config.vocabSize : 0);
 }
 
 export async function parameterCountFor(job: TrainJob): Promise<number> {
