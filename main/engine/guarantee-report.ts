@@ -245,12 +245,15 @@ export function summarizeRule(rule: CompiledRules['rules'][number], rows: RuleRo
 }
 
 /**
- * The stationary-point check of MODEL.md's rule penalty for rules that point
- * at a whole block k. For layer l and head h, raising the block key bias b_k
- * raises ln A_T on each of the rule's rows there by (1 - A_T) times the step,
- * because those rows depend on layer l's biases only through their own
- * logits. So dG/db_k = dL/db_k + lambda_train mu_rule / |R| * sum (1 - A_T),
- * with dL/db_k from autodiff over the evaluation set.
+ * The stationary-point check of the rule penalty, for rules that point at a
+ * whole block k. G is the objective L without the rule's own share of the
+ * rule term. In layer l and head h, raising the block key bias b_k raises
+ * ln A_T on each of the rule's rows by (1 - A_T) times the step. That is
+ * exact because those rows depend on layer l's biases only through their
+ * own logits. So dG/db_k = dL/db_k + lambda_train mu_rule / |R| * sum (1 - A_T),
+ * with dL/db_k from autodiff over the evaluation set. At a stationary point
+ * dL/db_k = 0, and the mean off-target mass over the rule's N_r rows is
+ * |R| |dG/db_k| / (lambda_train mu_rule N_r).
  */
 export async function stationaryChecks(
   inputs: GuaranteeInputs,
@@ -334,7 +337,7 @@ export async function stationaryChecks(
 }
 
 /**
- * Raises each reachable rule's lambda* until it holds at its own setting.
+ * Raises each reachable rule's lambda* until the guarantee is true at that setting.
  * Rows in layers after the first see inputs that change with lambda, so
  * their undialled target mass, and the threshold, are measured again at the
  * candidate lambda* until it covers every row (at most 6 rounds).
