@@ -63,6 +63,7 @@ export async function runGuaranteesJob(
     return {
       kind: 'guarantees',
       backend: backend.name,
+      backendSkipped: backend.skipped,
       checkpoint: job.checkpoint,
       sha256: loaded.sha256,
       split: job.split,
@@ -130,7 +131,7 @@ export async function runEvaluateJob(
       const tuned = tuneInterpolation(fitBigram(data.streams.train, loaded.tokenizer.size), data.streams.validation);
       bigram = { interpolation: tuned.interpolation, perplexity: bigramPerplexity(tuned.model, stream.subarray(0, limit)) };
     }
-    return { kind: 'evaluate', backend: backend.name, checkpoint: job.checkpoint, sha256: loaded.sha256, split: job.split, results, bigram };
+    return { kind: 'evaluate', backend: backend.name, backendSkipped: backend.skipped, checkpoint: job.checkpoint, sha256: loaded.sha256, split: job.split, results, bigram };
   } finally {
     loaded.model.dispose();
   }
@@ -191,6 +192,7 @@ export async function runInspectJob(job: InspectJob, backend: BackendInfo): Prom
     return {
       kind: 'inspect',
       backend: backend.name,
+      backendSkipped: backend.skipped,
       tokens: tokenizer.decode(window.filter((id, index) => index > 0 || id !== DOC_ID)),
       lambda: job.lambda,
       dialled: dialled.predictions,

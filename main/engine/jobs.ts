@@ -115,6 +115,8 @@ export interface TrainResult {
 export interface EvaluateResult {
   kind: 'evaluate';
   backend: string;
+  /** Why each faster backend was not used, one line each. */
+  backendSkipped: string[];
   checkpoint: string;
   sha256: string;
   split: 'validation' | 'test';
@@ -130,6 +132,8 @@ export interface TokenPrediction {
 export interface InspectResult {
   kind: 'inspect';
   backend: string;
+  /** Why each faster backend was not used, one line each. */
+  backendSkipped: string[];
   tokens: string[];
   lambda: number;
   /** Top next-token predictions after the last position, at the dial and at lambda = 0. */
@@ -147,6 +151,8 @@ export interface InspectResult {
 export interface GuaranteesResult {
   kind: 'guarantees';
   backend: string;
+  /** Why each faster backend was not used, one line each. */
+  backendSkipped: string[];
   checkpoint: string;
   sha256: string;
   split: 'validation' | 'test';
