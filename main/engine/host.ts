@@ -89,7 +89,8 @@ export function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<Job
       // Gradient slots are sized by the parameter count, which the first
       // replica reports after it has built the model.
       sizeGradientBuffer(job)
-        .then((parameterCount) => start(new SharedArrayBuffer(parameterCount * 4 * replicas)))
+        // Each slot also carries the replica's loss and cross-entropy shares.
+        .then((parameterCount) => start(new SharedArrayBuffer((parameterCount + 2) * 4 * replicas)))
         .catch((error: unknown) => {
           options.signal?.removeEventListener('abort', onAbort);
           reject(error instanceof EngineError ? error : new EngineError(toEngineError(error)));

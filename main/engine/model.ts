@@ -344,11 +344,27 @@ export function objective(
   targets: tf.Tensor1D,
   lambdaTrain: number,
   weights: ObjectiveWeights,
+  shard?: ObjectiveShard,
 ): { loss: tf.Scalar; crossEntropy: tf.Scalar } {
   const crossEntropy = softmaxCrossEntropy(result.logits, targets);
-  const ruleTerm = result.activeRows > 0 ? tf.div(result.ruleNllSum, result.activeRows) : tf.scalar(0);
-  const penalty = tf.add(tf.mul(result.blockEntropy, weights.muBlock), tf.mul(ruleTerm, weights.muRule));
-  return { loss: tf.add(crossEntropy, tf.mul(penalty, lambdaTrain)) as tf.Scalar, crossEntropy };
+  const share = shard?.share ?? 1;
+  const ruleRows = shard?.ruleRows ?? result.activeRows;
+  const ruleTerm = ruleRows > 0 ? tf.div(result.ruleNllSum, ruleRows) : tf.scalar(0);
+  const penalty = tf.add(tf.mul(result.blockEntropy, weights.muBlock * share), tf.mul(ruleTerm, weights.muRule));
+  const loss = tf.add(tf.mul(crossEntropy, share), tf.mul(penalty, lambdaTrain)) as tf.Scalar;
+  return { loss, crossEntropy };
+}
+
+/**
+ * One replica's part of a batch split across data-parallel replicas. Its
+ * loss is then its share of the whole batch's objective, so the sum of the
+ * replicas' gradients is the whole batch's gradient.
+ */
+export interface ObjectiveShard {
+  /** This replica's sequences over the batch's: the weight of its mean cross-entropy and block entropy. */
+  share: number;
+  /** Active rule rows in the whole batch, over which the rule term averages. */
+  ruleRows: number;
 }
 
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {

@@ -45,12 +45,12 @@ export class ReplicaGroup {
   private readonly control: Int32Array;
   private readonly slots: Float32Array[];
 
-  /** `gradients` contains one slot of `parameterCount` floats per replica. */
-  constructor(control: Int32Array, gradients: SharedArrayBuffer, replica: number, replicas: number, parameterCount: number) {
+  /** `gradients` contains one slot of `slotSize` floats per replica. */
+  constructor(control: Int32Array, gradients: SharedArrayBuffer, replica: number, replicas: number, slotSize: number) {
     this.control = control;
     this.replica = replica;
     this.replicas = replicas;
-    this.slots = Array.from({ length: replicas }, (_, r) => new Float32Array(gradients, r * parameterCount * 4, parameterCount));
+    this.slots = Array.from({ length: replicas }, (_, r) => new Float32Array(gradients, r * slotSize * 4, slotSize));
   }
 
   /** Waits until every replica arrives; throws when one has failed. */
@@ -94,14 +94,17 @@ export class ReplicaGroup {
     };
   }
 
-  /** Writes this replica's gradients, waits for the others and returns the mean. */
-  allReduceMean(local: Float32Array): Float32Array {
+  /**
+   * Writes this replica's values, waits for the others and returns the sum.
+   * Each replica's loss is its share of the batch objective, so the sum of
+   * their gradients is the gradient of the whole batch.
+   */
+  allReduceSum(local: Float32Array): Float32Array {
     this.slots[this.replica].set(local);
     this.barrier();
-    const mean = new Float32Array(local.length);
-    for (const slot of this.slots) for (let i = 0; i < mean.length; i++) mean[i] += slot[i];
-    const scale = 1 / this.replicas;
-    for (let i = 0; i < mean.length; i++) mean[i] *= scale;
-    return mean;
+    const sum = new Float32Array(local.length);
+    // Every replica adds the slots in the same order, so all get bit-identical sums.
+    for (const slot of this.slots) for (let i = 0; i < sum.length; i++) sum[i] += slot[i];
+    return sum;
   }
 }

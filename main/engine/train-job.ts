@@ -18,8 +18,11 @@ import {
 } from './trainer';
 import type { WorkerInput } from './worker';
 
+/** Values a replica shares each step after its gradients: its loss share and cross-entropy share. */
+const EXTRA_VALUES = 2;
+
 function flatten(grads: Record<string, tf.Tensor>, names: string[], size: number): Float32Array {
-  const flat = new Float32Array(size);
+  const flat = new Float32Array(size + EXTRA_VALUES);
   let offset = 0;
   for (const name of names) {
     const values = grads[name].dataSync() as Float32Array;
@@ -57,10 +60,10 @@ export async function runTrainJob(
   if (replicas > 1 && !input.gradients) throw new Error('data-parallel training needs a shared gradient buffer');
   const group = new ReplicaGroup(
     control,
-    input.gradients ?? new SharedArrayBuffer(parameterCount * 4),
+    input.gradients ?? new SharedArrayBuffer((parameterCount + EXTRA_VALUES) * 4),
     input.replica,
     replicas,
-    parameterCount,
+    parameterCount + EXTRA_VALUES,
   );
   if (isLeader) {
     const resumed = 'resume' in job.start ? `, resumed at step ${run.step}` : '';
@@ -101,9 +104,14 @@ export async function runTrainJob(
       const { report, grads } = computeGradients(run, input.replica, replicas);
       let averaged = grads;
       if (replicas > 1) {
-        const mean = group.allReduceMean(flatten(grads, names, parameterCount));
+        const local = flatten(grads, names, parameterCount);
+        local[parameterCount] = report.loss;
+        local[parameterCount + 1] = report.crossEntropy;
+        const sum = group.allReduceSum(local);
         tf.dispose(Object.values(grads));
-        averaged = unflatten(mean, run);
+        averaged = unflatten(sum, run);
+        report.loss = sum[parameterCount];
+        report.crossEntropy = sum[parameterCount + 1];
       }
       if (!Number.isFinite(report.loss)) {
         tf.dispose(Object.values(averaged));

@@ -160,22 +160,31 @@ export function computeGradients(
 ): { report: Omit<StepReport, 'gradientNorm'>; grads: Record<string, tf.Tensor> } {
   const { config, model } = run;
   const T = config.model.contextLength;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > config.batchSize) {
+    throw new RangeError(`${replicas} replicas cannot share a batch of ${config.batchSize} sequences; use from 1 to ${config.batchSize} replicas`);
+  }
   const offsets = sampleOffsets(run.data.streams.train.length, T, config.batchSize, config.seed, run.step);
-  const share = Math.ceil(config.batchSize / replicas);
-  const mine = offsets.slice(replica * share, (replica + 1) * share);
-  const batch = assembleBatch(
-    run.data.streams.train,
-    mine,
-    { contextLength: T, layers: config.model.layers, heads: config.model.heads, blockCount: run.modelConfig.blocks + 1 },
-    run.blockTable.blockOf,
-    run.buildMasks,
-  );
+  // Replica r takes sequences floor(r B / R) to floor((r + 1) B / R) - 1, so every replica gets at least one.
+  const first = Math.floor((replica * config.batchSize) / replicas);
+  const end = Math.floor(((replica + 1) * config.batchSize) / replicas);
+  const mine = offsets.slice(first, end);
+  const shape = { contextLength: T, layers: config.model.layers, heads: config.model.heads, blockCount: run.modelConfig.blocks + 1 };
+  const batch = assembleBatch(run.data.streams.train, mine, shape, run.blockTable.blockOf, run.buildMasks);
+  // The rule term averages over the whole batch's active rows, so each replica counts them all.
+  let ruleRows = 0;
+  if (replicas === 1) {
+    for (const value of batch.inputs.active) ruleRows += value;
+  } else {
+    const whole = run.buildMasks(assembleBatch(run.data.streams.train, offsets, shape, run.blockTable.blockOf, () => null).inputs.tokens, offsets.length, T);
+    for (const value of whole?.active ?? []) ruleRows += value;
+  }
+  const shard = { share: mine.length / config.batchSize, ruleRows };
   const lambda = lambdaForStep(config, run.step);
   const variables = [...model.params.values()];
   let crossEntropyTensor: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const result = model.forward(batch.inputs, { dial: { lambda, kappa: config.kappa } });
-    const terms = objective(result, tf.tensor1d(batch.targets, 'int32'), lambda, config.objective);
+    const terms = objective(result, tf.tensor1d(batch.targets, 'int32'), lambda, config.objective, shard);
     crossEntropyTensor = tf.keep(terms.crossEntropy);
     return terms.loss;
   }, variables);
@@ -185,7 +194,9 @@ export function computeGradients(
   crossEntropyTensor?.dispose();
   const byName: Record<string, tf.Tensor> = {};
   for (const [name, variable] of model.params) byName[name] = grads[variable.name];
-  return { report: { step: run.step, loss, crossEntropy, lambda }, grads: byName };
+  // With replicas, `loss` is this replica's share of the batch objective and
+  // `crossEntropy` its own mean; the caller sums shares across replicas.
+  return { report: { step: run.step, loss, crossEntropy: crossEntropy * shard.share, lambda }, grads: byName };
 }
 
 /**
