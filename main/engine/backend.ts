@@ -86,7 +86,7 @@ export function initBackend(preferred = process.env.LOCALIST_BACKEND): Promise<B
     const start = ALL_BACKENDS.indexOf(preferred as BackendName);
     if (start < 0) {
       return Promise.reject(
-        new Error(`backend "${preferred}" is unknown; use one of ${ALL_BACKENDS.join(', ')}`),
+        new RangeError(`LOCALIST_BACKEND "${preferred}" is unknown; set it to one of ${ALL_BACKENDS.join(', ')} or unset it`),
       );
     }
     order = ALL_BACKENDS.slice(start);

@@ -3,6 +3,7 @@
  * deterministic splits, tokenizer, token streams, block table and rules.
  * Everything here is reproducible from a `DataSpec`, which checkpoints store.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { buildBlockTable, type BlockTable, type BlocksFileInput } from './blocks';
@@ -22,6 +23,11 @@ export interface DataSpec {
   testFraction: number;
   /** Vocabulary cap, special tokens included (default 8,000). */
   maxVocab: number;
+  /**
+   * SHA-256 of the corpus the model was trained on (see `corpusFingerprint`),
+   * recorded at training time; later loads refuse a corpus that differs.
+   */
+  fingerprint?: string;
 }
 
 export const DEFAULT_DATA_SPEC: DataSpec = {
@@ -44,6 +50,21 @@ export interface PreparedData {
   streams: { train: Int32Array; validation: Int32Array; test: Int32Array };
   /** Unigram counts of the training stream, per vocabulary id. */
   trainCounts: Float64Array;
+  /** SHA-256 of the corpus documents. */
+  fingerprint: string;
+}
+
+/**
+ * SHA-256 over every document's id, domain and text in id order, so a
+ * renamed, added, removed or edited document changes it.
+ */
+export function corpusFingerprint(corpus: Corpus): string {
+  const hash = createHash('sha256');
+  const documents = [...corpus.documents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const document of documents) {
+    hash.update(document.id).update('\0').update(document.domain ?? '').update('\0').update(document.text).update('\0');
+  }
+  return hash.digest('hex');
 }
 
 export async function loadCorpus(source: string): Promise<Corpus> {
@@ -57,6 +78,13 @@ export async function loadCorpus(source: string): Promise<Corpus> {
  */
 export async function prepareData(spec: DataSpec, tokenizer?: Tokenizer): Promise<PreparedData> {
   const corpus = await loadCorpus(spec.corpus);
+  const fingerprint = corpusFingerprint(corpus);
+  if (spec.fingerprint && spec.fingerprint !== fingerprint) {
+    throw new RangeError(
+      `corpus "${spec.corpus}" differs from the one the model was trained on (SHA-256 ${fingerprint}, expected ${spec.fingerprint}); ` +
+        'restore the original documents, because its splits would otherwise mix training and held-out text, or train a new model',
+    );
+  }
   const splits = splitCorpus(corpus, {
     seed: spec.seed,
     validationFraction: spec.validationFraction,
@@ -69,7 +97,7 @@ export async function prepareData(spec: DataSpec, tokenizer?: Tokenizer): Promis
     validation: fitted.encodeDocuments(texts('validation')),
     test: fitted.encodeDocuments(texts('test')),
   };
-  return { spec, corpus, splits, tokenizer: fitted, streams, trainCounts: countTokens(streams.train, fitted.size) };
+  return { spec, corpus, splits, tokenizer: fitted, streams, trainCounts: countTokens(streams.train, fitted.size), fingerprint };
 }
 
 /** Reads a JSON file, naming the file and the fix when it cannot be read or parsed. */

@@ -98,6 +98,8 @@ export interface ForwardResult {
 }
 
 const LOG_FLOOR = 1e-9;
+/** Largest kappa accepted. */
+export const MAX_KAPPA = 1000;
 const MASKED_LOGIT = -1e9;
 const LAYER_NORM_EPSILON = 1e-5;
 
@@ -405,8 +407,9 @@ export function validateDial(dial: DialSettings): void {
   if (!(dial.lambda >= 0 && dial.lambda <= 1)) {
     throw new RangeError(`lambda = ${dial.lambda} is outside [0, 1]; set the locality dial between 0 and 1`);
   }
-  if (!(dial.kappa >= 0) || !Number.isFinite(dial.kappa)) {
-    throw new RangeError(`kappa = ${dial.kappa} is invalid; use a finite number >= 0`);
+  // Above MAX_KAPPA, lambda * kappa * ln(1e-9) could rival the causal mask's -1e9 logit.
+  if (!(dial.kappa >= 0 && dial.kappa <= MAX_KAPPA)) {
+    throw new RangeError(`kappa = ${dial.kappa} is invalid; use a number from 0 to ${MAX_KAPPA}`);
   }
 }
 

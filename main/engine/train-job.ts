@@ -4,6 +4,9 @@
  * writing checkpoints from replica 0.
  */
 import * as tf from '@tensorflow/tfjs';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { BackendInfo } from './backend';
 import type { JobResult, TrainJob, TrainResult, WorkerMessage } from './jobs';
 import { ReplicaGroup } from './replicas';
@@ -42,12 +45,25 @@ function unflatten(flat: Float32Array, run: RunState): Record<string, tf.Tensor>
   return grads;
 }
 
+/** Rejects a checkpoint path whose folder is missing or not writable, before any training. */
+async function checkWritableFolder(path: string): Promise<void> {
+  const folder = dirname(path);
+  try {
+    await access(folder, constants.W_OK);
+    if (!(await stat(folder)).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new RangeError(`checkpoint folder "${folder}" cannot be written (${code}); choose another checkpoint path`);
+  }
+}
+
 export async function runTrainJob(
   job: TrainJob,
   input: WorkerInput,
   backend: BackendInfo,
   post: (message: WorkerMessage) => void,
 ): Promise<JobResult | null> {
+  await checkWritableFolder(job.checkpointPath);
   const run =
     'resume' in job.start
       ? await resumeRun(job.start.resume, job.start.steps)
@@ -76,6 +92,7 @@ export async function runTrainJob(
   const tokensPerStep = run.config.batchSize * run.config.model.contextLength;
   const started = performance.now();
   const elapsedBefore = run.elapsedSeconds;
+  const stepAtStart = run.step;
   let stoppedBy: TrainResult['stoppedBy'] = 'steps';
   let progress: number | undefined;
   let finalLoss: number | null = null;
@@ -115,8 +132,9 @@ export async function runTrainJob(
       }
       if (!Number.isFinite(report.loss)) {
         tf.dispose(Object.values(averaged));
+        const restart = lastSave ? 'resume from the last checkpoint' : 'train again';
         throw new Error(
-          `training diverged at step ${run.step} (loss ${report.loss}); lower the learning rate (now ${run.config.optimizer.learningRate}) and resume from the last checkpoint`,
+          `training diverged at step ${run.step} (loss ${report.loss}); lower the learning rate (now ${run.config.optimizer.learningRate}) or the rule strengths, and ${restart}`,
         );
       }
       const gradientNorm = applyGradients(run, averaged, tokensPerStep, progress);
@@ -152,12 +170,15 @@ export async function runTrainJob(
         if (run.step % run.config.checkpointEvery === 0 && run.step < run.config.steps) await save();
       }
     }
-    if (isLeader) await save();
+    // A run cancelled before its first step has nothing new to save, and
+    // saving would replace an existing file at the path with an untrained model.
+    if (isLeader && run.step > stepAtStart) await save();
   } finally {
     disposeRun(run);
   }
   if (!isLeader) return null;
   const saved = lastSave as { path: string; sha256: string } | null;
+  // NOTE: a run cancelled before its first step writes no checkpoint; `checkpoint` then names the path and `sha256` is empty.
   return {
     kind: 'train',
     backend: backend.name,

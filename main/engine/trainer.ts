@@ -12,6 +12,8 @@ import {
   DEFAULT_OBJECTIVE,
   LocalistModel,
   objective,
+  validateDial,
+  validateModelConfig,
   type ModelConfig,
   type ObjectiveWeights,
 } from './model';
@@ -125,16 +127,28 @@ export async function createRun(
 ): Promise<RunState> {
   validateTrainConfig(config);
   const data = preparedData ?? (await prepareData(config.data));
-  const localisation = buildLocalisation(data, blocksFile, rulesFile, config.model);
+  const window = config.model.contextLength + 1;
+  for (const split of ['validation', 'test'] as const) {
+    const tokens = data.streams[split].length;
+    if (tokens < window) {
+      throw new RangeError(
+        `corpus "${config.data.corpus}" leaves ${tokens} tokens for the ${split} split, fewer than one window of ${window}; ` +
+          `splits are by document (${data.corpus.documents.length} here), so add documents, at least 3 per domain, or split a long text into several files`,
+      );
+    }
+  }
+  // The run records the corpus it saw, so later loads can refuse a changed one.
+  const runConfig: TrainConfig = { ...config, data: { ...config.data, fingerprint: data.fingerprint } };
+  const localisation = buildLocalisation(data, blocksFile, rulesFile, runConfig.model);
   const modelConfig: ModelConfig = {
-    ...config.model,
+    ...runConfig.model,
     vocabSize: data.tokenizer.size,
     blocks: localisation.blockTable.blocks.length,
   };
-  const model = new LocalistModel(modelConfig, config.seed);
-  const optimizer = new AdamW({ ...config.optimizer, totalSteps: config.steps }, model.params);
+  const model = new LocalistModel(modelConfig, runConfig.seed);
+  const optimizer = new AdamW({ ...runConfig.optimizer, totalSteps: runConfig.steps }, model.params);
   return {
-    config,
+    config: runConfig,
     modelConfig,
     data,
     blockTable: localisation.blockTable,
@@ -311,11 +325,41 @@ function parseStoredConfig(contents: CheckpointContents, path: string): { train:
  */
 export async function loadModel(path: string): Promise<LoadedModel> {
   const { contents, summary } = await readCheckpoint(path);
-  const { train, model: modelConfig } = parseStoredConfig(contents, path);
-  const tokenizer = Tokenizer.fromJSON(contents.tokenizer);
-  const blockTable = blockTableFromJSON(contents.blocks, tokenizer);
-  const rulesFile = rulesFromJSON(contents.rules);
-  const compiled = compileRules(rulesFile, blockTable, tokenizer, modelConfig);
+  // Parts whose hashes match can still hold content this version cannot use;
+  // each is checked here and reported as a damaged checkpoint part.
+  const part = <T>(name: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CheckpointError(
+        'damaged',
+        path,
+        `checkpoint "${path}" has an invalid ${name} part: ${reason}\nThe file was damaged or written by another program; restore it from a backup or retrain.`,
+        { part: name },
+      );
+    }
+  };
+  const { train, model: modelConfig } = part('config', () => {
+    const stored = parseStoredConfig(contents, path);
+    validateTrainConfig(stored.train);
+    validateModelConfig(stored.model);
+    validateDial({ lambda: 0, kappa: stored.train.kappa });
+    return stored;
+  });
+  const tokenizer = part('tokenizer', () => Tokenizer.fromJSON(contents.tokenizer));
+  if (tokenizer.size !== modelConfig.vocabSize) {
+    throw new CheckpointError(
+      'damaged',
+      path,
+      `checkpoint "${path}" has a tokenizer of ${tokenizer.size} words but a model for ${modelConfig.vocabSize}; restore it from a backup or retrain`,
+      { part: 'tokenizer' },
+    );
+  }
+  const blockTable = part('blocks', () => blockTableFromJSON(contents.blocks, tokenizer));
+  const rulesFile = part('rules', () => rulesFromJSON(contents.rules));
+  const compiled = part('rules', () => compileRules(rulesFile, blockTable, tokenizer, modelConfig));
   const model = new LocalistModel(modelConfig, train.seed);
   try {
     assign(model.params, contents.weights, path, 'weight');

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initBackend } from './backend';
 import { assembleBatch, evaluationOffsets } from './batch';
 import type { BlocksFileInput } from './blocks';
-import { readCheckpoint } from './checkpoint';
-import { DEMO_BLOCKS_PATH, DEMO_RULES_PATH, prepareData, readJsonFile, type PreparedData } from './data';
+import { readCheckpoint, writeCheckpoint } from './checkpoint';
+import { DEMO_BLOCKS_PATH, DEMO_RULES_PATH, EMPTY_BLOCKS, EMPTY_RULES, prepareData, readJsonFile, type PreparedData } from './data';
 import { evaluate } from './evaluate';
 import { runJob } from './host';
 import { EngineError, type TrainResult } from './jobs';
@@ -267,5 +267,84 @@ describe('training jobs', () => {
     }).catch((caught: unknown) => caught);
     expect((error as EngineError).code).toBe('invalid-input');
     expect((error as EngineError).message).toContain('no-such-block');
+  });
+});
+
+/** Writes a small two-domain text corpus of `perDomain` documents each and returns its folder. */
+function writeCorpus(root: string, perDomain: number): string {
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'river', 'stone', 'paid', 'money', 'court', 'judge', 'the', 'a', 'of', '.'];
+  let state = 7;
+  const next = () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  for (const domain of ['east', 'west']) {
+    mkdirSync(join(root, domain), { recursive: true });
+    for (let d = 0; d < perDomain; d++) {
+      const text = Array.from({ length: 400 }, () => words[Math.floor(next() * words.length)]).join(' ');
+      writeFileSync(join(root, domain, `doc${d}.txt`), text);
+    }
+  }
+  return root;
+}
+
+function textConfig(corpus: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const config = defaultTrainConfig({ model: { contextLength: 16, layers: 1, heads: 2, width: 16 }, batchSize: 4, steps: 3, ...overrides });
+  config.data = { ...config.data, corpus, maxVocab: 100 };
+  return config;
+}
+
+function textJob(config: TrainConfig, checkpointPath: string) {
+  return { kind: 'train' as const, start: { config, blocks: EMPTY_BLOCKS, rules: EMPTY_RULES }, checkpointPath, replicas: 1 };
+}
+
+describe('bad input to training jobs', () => {
+  test('changed corpus is refused at evaluation', async () => {
+    const corpus = writeCorpus(join(folder, 'changing'), 4);
+    const path = join(folder, 'changing.localist');
+    await runJob(textJob(textConfig(corpus), path));
+    writeFileSync(join(corpus, 'east', 'doc9.txt'), 'a new document about the river');
+    const error = await runJob({ kind: 'evaluate', checkpoint: path, split: 'test', lambdas: [0] }).catch((caught: unknown) => caught);
+    expect((error as EngineError).code).toBe('invalid-input');
+    expect((error as EngineError).message).toContain('differs from the one the model was trained on');
+  });
+
+  test('corpus too small for held-out splits is refused', async () => {
+    const corpus = writeCorpus(join(folder, 'small'), 1);
+    const error = await runJob(textJob(textConfig(corpus), join(folder, 'small.localist'))).catch((caught: unknown) => caught);
+    expect((error as EngineError).code).toBe('invalid-input');
+    expect((error as EngineError).message).toMatch(/leaves 0 tokens for the validation split/);
+  });
+
+  test('unwritable checkpoint folder is refused before training', async () => {
+    const corpus = writeCorpus(join(folder, 'writable'), 4);
+    const blocker = join(folder, 'a-file');
+    writeFileSync(blocker, 'not a folder');
+    const error = await runJob(textJob(textConfig(corpus), join(blocker, 'x.localist'))).catch((caught: unknown) => caught);
+    expect((error as EngineError).code).toBe('invalid-input');
+    expect((error as EngineError).message).toContain('cannot be written');
+  });
+
+  test('cancel before the first step keeps an existing checkpoint', async () => {
+    const corpus = writeCorpus(join(folder, 'keep'), 4);
+    const path = join(folder, 'keep.localist');
+    writeFileSync(path, 'an earlier checkpoint');
+    const controller = new AbortController();
+    const pending = runJob(textJob(textConfig(corpus, { steps: 50 }), path), { signal: controller.signal });
+    controller.abort();
+    const result = (await pending) as TrainResult;
+    expect(result.cancelled).toBe(true);
+    expect(result.steps).toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe('an earlier checkpoint');
+  });
+
+  test('checkpoint with an invalid config part is damaged', async () => {
+    const source = join(folder, 'changing.localist');
+    const { contents } = await readCheckpoint(source);
+    const broken = join(folder, 'broken-config.localist');
+    await writeCheckpoint(broken, { ...contents, config: { train: null } }, { appVersion: 'test' });
+    const error = await runJob({ kind: 'evaluate', checkpoint: broken, split: 'test', lambdas: [0] }).catch((caught: unknown) => caught);
+    expect((error as EngineError).code).toBe('invalid-checkpoint');
+    expect((error as EngineError).message).toContain('invalid config part');
   });
 });
