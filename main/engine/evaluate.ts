@@ -15,7 +15,11 @@ export interface RuleMetrics {
   requiredFidelity: number;
   /** Active rows over all layers and heads. */
   activeRows: number;
-  /** Mean dialled target mass A_T over active rows; null without active rows. */
+  /**
+   * Mean dialled target mass A_T over active rows; null without active rows.
+   * On a row where several rules are active, A_T is the mass on the union of
+   * their targets, as the dial uses it, so each of them is credited with it.
+   */
   pointerFidelity: number | null;
   minimumFidelity: number | null;
   /** Share of active rows whose largest attention weight lies on a target key. */
