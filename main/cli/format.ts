@@ -93,6 +93,16 @@ export function renderKeyValues(pairs: [string, string][], indent = '  '): strin
   return pairs.map(([key, value]) => `${indent}${key.padEnd(width)}  ${value}`).join('\n');
 }
 
+/**
+ * Returns key-value rows of the backend in use and, one line each, why the
+ * faster backends before it were skipped, for `renderKeyValues`.
+ */
+export function backendPairs(backend: string, skipped: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [['backend', backend]];
+  skipped.forEach((reason, index) => pairs.push([index === 0 ? 'skipped' : '', reason]));
+  return pairs;
+}
+
 /** Renders a bar of `width` characters, filled in proportion to `share` in [0, 1]. */
 export function renderBar(share: number, width: number): string {
   const clamped = Math.min(1, Math.max(0, Number.isFinite(share) ? share : 0));

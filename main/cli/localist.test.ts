@@ -10,6 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvaluateResult, GuaranteesResult, InspectResult } from '../engine/jobs';
+import { inspectHint } from './commands/demo';
+import { renderEvaluationHeader } from './commands/eval';
+import { renderGuarantees } from './commands/guarantees';
+import { renderInspection } from './commands/inspect';
+import { renderSweep, sweepFromEvaluation } from './commands/sweep';
+import { resumeCommand } from './commands/train';
 import {
   formatDuration,
   formatFixed,
@@ -213,10 +220,14 @@ describe('localist train', () => {
     const out = join(dir, 'interrupted.localist');
     let sent = false;
     const output = await runCli(
-      ['train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--steps', '100000', '--out', out],
+      [
+        'train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--steps', '100000',
+        '--checkpoint-every', '1', '--out', out,
+      ],
       {
+        // A run cancelled before its first step saves nothing, so the signal waits for step 1.
         onStderr: (text, child) => {
-          if (!sent && text.includes('training on')) {
+          if (!sent && text.includes('checkpoint saved at step 1')) {
             sent = true;
             child.kill('SIGINT');
           }
@@ -226,9 +237,88 @@ describe('localist train', () => {
     expect(sent).toBe(true);
     expect(output.code, output.stderr).toBe(130);
     expect(output.stderr).toContain('stopping after the current step');
-    expect(output.stderr).toContain(`localist train --resume ${out}`);
+    expect(output.stderr).toContain(`npm run localist -- train --resume ${out}`);
     expect(output.stdout).toContain('Training stopped at step');
     expect(existsSync(out)).toBe(true);
+  });
+
+  it('demo rules that miss a layer exit 2 at once', async () => {
+    const out = join(dir, 'one-layer-brown.localist');
+    const output = await runCli(['train', '--layers', '1', '--steps', '2', '--out', out]);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain(join('resources', 'demo', 'brown-rules.json'));
+    expect(output.stderr).toContain('used because no --rules was given');
+    expect(output.stderr).toContain('rule "religion-to-anchors" layer 1 is out of range; the model has 1 layer, numbered 0 to 0');
+    expect(output.stderr).toContain('Pass --rules none');
+    expect(output.stderr).not.toContain('training on');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('rules file errors name the file', async () => {
+    const wideRules = join(dir, 'wide-rules.json');
+    await writeFile(
+      wideRules,
+      JSON.stringify({ version: 1, rules: [{ id: 'paid-to-money', name: 'Paying', trigger: { tokens: ['paid'] }, target: 'money', layers: [3], strength: 1e39 }] }),
+    );
+    const output = await runCli(['train', '--corpus', corpus, '--blocks', blocksPath, '--rules', wideRules, ...TINY_MODEL, '--steps', '1']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain(`rules file "${wideRules}" is invalid (2 problems):`);
+    expect(output.stderr).toContain('layer 3 is out of range');
+    expect(output.stderr).toContain('got 1e+39');
+    expect(output.stderr).not.toContain('training on');
+  });
+
+  it('rules file with a byte order mark is read', async () => {
+    const bomRules = join(dir, 'bom-rules.json');
+    await writeFile(
+      bomRules,
+      `\uFEFF${JSON.stringify({ version: 1, rules: [{ id: 'paid-to-money', name: 'Paying', trigger: { tokens: ['paid'] }, target: 'money', layers: [3] }] })}`,
+    );
+    const output = await runCli(['train', '--corpus', corpus, '--blocks', blocksPath, '--rules', bomRules, ...TINY_MODEL, '--steps', '1']);
+    expect(output.stderr).not.toContain('not valid JSON');
+    expect(output.stderr).toContain('layer 3 is out of range');
+  });
+
+  it('blocks file errors from the engine name the file', async () => {
+    const oddBlocks = join(dir, 'odd-blocks.json');
+    await writeFile(oddBlocks, JSON.stringify({ version: 1, blocks: [{ id: 'odd', name: 'Odd', tokens: ['zyzzyva'] }] }));
+    const output = await runCli([
+      'train', '--corpus', corpus, '--blocks', oddBlocks, '--rules', 'none', ...TINY_MODEL, '--steps', '1',
+      '--out', join(dir, 'never-odd.localist'),
+    ]);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain(`blocks file "${oddBlocks}" is invalid (1 problem):`);
+    expect(output.stderr).toContain('"zyzzyva"');
+  });
+
+  it('--out under a file exits 2 before training', async () => {
+    const file = join(dir, 'plain-file');
+    await writeFile(file, 'not a folder\n');
+    const out = join(file, 'x.localist');
+    const output = await runCli(['train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--steps', '1', '--out', out]);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain(`--out "${out}" cannot be written`);
+    expect(output.stderr).toContain('is a file, not a folder');
+    expect(output.stderr).not.toContain('training on');
+  });
+
+  it.runIf(process.platform === 'linux')('--out in /proc exits 2 before training', async () => {
+    const output = await runCli([
+      'train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--steps', '1', '--out', '/proc/nope.localist',
+    ]);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('--out "/proc/nope.localist" cannot be written');
+    expect(output.stderr).not.toContain('training on');
+  });
+
+  it('--out that is a folder exits 2', async () => {
+    const output = await runCli(['train', '--corpus', corpus, '--blocks', 'none', '--rules', 'none', ...TINY_MODEL, '--steps', '1', '--out', dir]);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain(`--out "${dir}" is a folder, not a file`);
+  });
+
+  it('resume hint runs after npm install', () => {
+    expect(resumeCommand('/data/my run.localist')).toBe("npm run localist -- train --resume '/data/my run.localist'");
   });
 });
 
@@ -320,8 +410,34 @@ describe('localist inspect', () => {
     expect(output.stdout).toContain('dialled (lambda 0.8)');
     expect(output.stdout).toContain('distributed (lambda 0)');
     expect(output.stdout).toContain('L0H1');
-    expect(output.stdout).toContain('money');
+    expect(output.stdout).toContain('Money (money)');
     expect(output.stdout).toContain('paid-to-money');
+  });
+
+  it('--text-file reads the text from a file', async () => {
+    const textFile = join(dir, 'inspect.txt');
+    await writeFile(textFile, '\uFEFFthe jury said he paid the money\n', 'utf8');
+    const output = await runCli(['inspect', checkpoint, '--text-file', textFile, '--json']);
+    expect(output.code, output.stderr).toBe(0);
+    expect(JSON.parse(output.stdout).tokens).toEqual(['the', 'jury', 'said', 'he', 'paid', 'the', 'money']);
+  });
+
+  it('--text-file rejects bad input', async () => {
+    const latin1 = join(dir, 'latin1.txt');
+    await writeFile(latin1, Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]));
+    const missing = join(dir, 'no-such-text.txt');
+    const cases: [string[], string][] = [
+      [['inspect', checkpoint, 'the jury', '--text-file', latin1], 'both TEXT and --text-file'],
+      [['inspect', checkpoint], 'missing TEXT'],
+      [['inspect', checkpoint, '--text-file', missing], `--text-file "${missing}" not found`],
+      [['inspect', checkpoint, '--text-file', dir], 'is a folder'],
+      [['inspect', checkpoint, '--text-file', latin1], 'is not valid UTF-8'],
+    ];
+    for (const [args, message] of cases) {
+      const output = await runCli(args);
+      expect(output.code, args.join(' ')).toBe(2);
+      expect(output.stderr, args.join(' ')).toContain(message);
+    }
   });
 
   it('returns --top predictions per column as JSON', async () => {
@@ -355,6 +471,19 @@ describe('localist sweep', () => {
     expect(output.stdout).toContain('tiny.lambda-1.localist');
     expect(existsSync(join(dir, 'tiny.lambda-0.localist'))).toBe(true);
     expect(existsSync(join(dir, 'tiny.lambda-1.localist'))).toBe(true);
+  });
+
+  it('protocol B checks model paths first', async () => {
+    const folder = join(dir, 'sweep-blocked');
+    await mkdir(folder);
+    const copy = join(folder, 'tiny.localist');
+    await copyFile(checkpoint, copy);
+    await mkdir(join(folder, 'tiny.lambda-0.localist'));
+    const output = await runCli(['sweep', copy, '--protocol', 'B', '--lambdas', '1,0', '--steps', '1', '--replicas', '1']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('tiny.lambda-0.localist" is a folder, not a file');
+    expect(output.stderr).not.toContain('training on');
+    expect(existsSync(join(folder, 'tiny.lambda-1.localist'))).toBe(false);
   });
 
   it('rejects --steps with protocol A', async () => {
@@ -483,10 +612,93 @@ describe('localist help', () => {
     }
   });
 
+  it('--max-tokens help says whole windows', async () => {
+    for (const command of ['eval', 'sweep', 'guarantees']) {
+      const output = await runCli([command, '--help']);
+      expect(output.code).toBe(0);
+      const help = output.stdout.replace(/\s+/g, ' ');
+      expect(help, command).toContain('--max-tokens N about N tokens of the split');
+      expect(help, command).toContain('but at least one');
+      expect(help, command).not.toContain('at most N tokens');
+    }
+  });
+
+  it('demo exits 2 when runs is a file', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'localist-demo-'));
+    try {
+      await writeFile(join(cwd, 'runs'), 'not a folder\n');
+      const output = await runCli(['demo', '--quick'], { cwd });
+      expect(output.code).toBe(2);
+      expect(output.stderr).toContain('the demo checkpoint "runs/demo.localist" cannot be written: "runs" is a file, not a folder');
+      expect(output.stderr).not.toContain('training on');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('demo hint runs after npm install', () => {
+    expect(inspectHint('/data/demo.localist')).toBe('npm run localist -- inspect /data/demo.localist "the jury said the money"');
+  });
+
   it('demo help names the quick mode', async () => {
     const output = await runCli(['help', 'demo']);
     expect(output.code).toBe(0);
     expect(output.stdout).toContain('--quick');
+  });
+});
+
+describe('skipped backends', () => {
+  const backend = { backend: 'wasm', backendSkipped: ['@tensorflow/tfjs-node-gpu not loaded: GPU missing', '@tensorflow/tfjs-node not loaded: native missing'] };
+  const evaluation: EvaluateResult = {
+    kind: 'evaluate',
+    ...backend,
+    checkpoint: '/data/tiny.localist',
+    sha256: 'ab',
+    split: 'test',
+    results: [],
+    bigram: null,
+  };
+
+  function expectReasons(text: string): void {
+    expect(text).toMatch(/backend:?\s+wasm/i);
+    for (const reason of backend.backendSkipped) expect(text).toContain(reason);
+  }
+
+  it('eval header lists skipped backends', () => {
+    expectReasons(renderEvaluationHeader(evaluation));
+  });
+
+  it('sweep header lists skipped backends', () => {
+    expectReasons(renderSweep(sweepFromEvaluation(evaluation)));
+  });
+
+  it('inspection lists skipped backends', () => {
+    const inspection: InspectResult = {
+      kind: 'inspect',
+      ...backend,
+      tokens: ['the'],
+      lambda: 0.8,
+      dialled: [{ token: 'jury', probability: 0.5 }],
+      distributed: [{ token: 'jury', probability: 0.4 }],
+      blocks: ['background'],
+      blockMassesDialled: [[[1]]],
+      blockMassesDistributed: [[[1]]],
+      activeRules: [],
+    };
+    expectReasons(renderInspection(inspection));
+  });
+
+  it('guarantees header lists skipped backends', () => {
+    const guarantees: GuaranteesResult = {
+      kind: 'guarantees',
+      ...backend,
+      checkpoint: '/data/tiny.localist',
+      sha256: 'ab',
+      split: 'test',
+      report: { lambda: 1, kappa: 4, tokens: 0, largestFormulaError: 0, entropyBoundViolations: 0, rules: [], stationary: null },
+      stationarySkipped: true,
+    };
+    expectReasons(renderGuarantees(guarantees));
   });
 });
 

@@ -31,6 +31,8 @@ export interface OptionSpec {
 export interface PositionalSpec {
   name: string;
   description: string;
+  /** May be left out, as when an option can give the same value; usage shows it in brackets. */
+  optional?: boolean;
 }
 
 export interface CommandSpec {
@@ -57,7 +59,7 @@ export const JSON_OPTION: OptionSpec = {
 
 /** Renders the help text of a command: usage, positionals, options with units and defaults. */
 export function commandHelp(spec: CommandSpec): string {
-  const positionalNames = spec.positionals.map((positional) => positional.name).join(' ');
+  const positionalNames = spec.positionals.map((positional) => (positional.optional ? `[${positional.name}]` : positional.name)).join(' ');
   const lines = [`Usage: localist ${spec.name}${positionalNames ? ` ${positionalNames}` : ''} [options]`, ''];
   lines.push(...spec.description.map((line) => (line ? line : '')), '');
   if (spec.positionals.length > 0) {
@@ -109,7 +111,8 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): { values: O
       `unexpected argument "${extra}" for "localist ${spec.name}", which takes ${expected.length === 0 ? 'no arguments' : expected.join(' ')}; quote text that contains spaces`,
     );
   }
-  if (parsed.positionals.length < expected.length) {
+  const required = spec.positionals.filter((positional) => !positional.optional).length;
+  if (parsed.positionals.length < required) {
     const missing = expected[parsed.positionals.length];
     throw new UsageError(`missing ${missing} for "localist ${spec.name}"; run "localist ${spec.name} --help" for usage`);
   }

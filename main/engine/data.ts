@@ -100,7 +100,11 @@ export async function prepareData(spec: DataSpec, tokenizer?: Tokenizer): Promis
   return { spec, corpus, splits, tokenizer: fitted, streams, trainCounts: countTokens(streams.train, fitted.size), fingerprint };
 }
 
-/** Reads a JSON file, naming the file and the fix when it cannot be read or parsed. */
+/**
+ * Reads a UTF-8 JSON file, naming the file and the fix when it cannot be read
+ * or parsed. A leading byte order mark, which some Windows editors write, is
+ * dropped because JSON.parse rejects it.
+ */
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
@@ -109,6 +113,7 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
     const code = (error as NodeJS.ErrnoException).code;
     throw new Error(`${what} file "${path}" could not be read (${code ?? String(error)}); check the path`);
   }
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -120,6 +120,15 @@ describe('parseRulesFile', () => {
     expect(error.details[0].message).toContain('head 4 is out of range; the model has 4 heads');
   });
 
+  it('one-layer model is counted in the singular', () => {
+    const rule = { ...payRule, layers: [1], heads: [1] };
+    const error = validationErrorOf(() => parseRulesFile(rulesFile(rule), table, tokenizer, { layers: 1, heads: 1 }));
+    expect(error.details.map((issue) => issue.message)).toEqual([
+      'rule "pay-to-money" head 1 is out of range; the model has 1 head, numbered 0 to 0',
+      'rule "pay-to-money" layer 1 is out of range; the model has 1 layer, numbered 0 to 0',
+    ]);
+  });
+
   it('malformed layer list names the value', () => {
     const rule = { ...payRule, layers: [0, 'one'] } as unknown as RuleInput;
     const error = validationErrorOf(() => parseRulesFile(rulesFile(rule), table, tokenizer, shape));
@@ -145,6 +154,17 @@ describe('parseRulesFile', () => {
       expect(error.details[0].message).toContain('positive number of nats');
       expect(error.details[0].message).toContain(`got ${strength}`);
     }
+  });
+
+  it('strength above 50 nats is rejected', () => {
+    for (const strength of [1e39, 50.5]) {
+      const error = validationErrorOf(() => parseRulesFile(rulesFile({ ...payRule, strength }), table, tokenizer, shape));
+      expect(error.details).toHaveLength(1);
+      expect(error.details[0].path).toBe('/rules/0/strength');
+      expect(error.details[0].message).toContain('up to 50');
+      expect(error.details[0].message).toContain(`got ${JSON.stringify(strength)}`);
+    }
+    expect(parseRulesFile(rulesFile({ ...payRule, strength: 50 }), table, tokenizer, shape).rules[0].strength).toBe(50);
   });
 
   it('trigger with both forms is rejected', () => {

@@ -263,7 +263,7 @@ function ruleModelIssues(rule: unknown, index: number, blockTable: BlockTable, t
       if (!Number.isInteger(value) || (value as number) < count) return;
       issues.push({
         path: `/rules/${index}/${field}/${position}`,
-        message: `${label} ${noun} ${value as number} is out of range; the model has ${count} ${field}, numbered 0 to ${count - 1}`,
+        message: `${label} ${noun} ${value as number} is out of range; the model has ${count} ${count === 1 ? noun : field}, numbered 0 to ${count - 1}`,
       });
     });
   }

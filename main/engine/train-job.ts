@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { BackendInfo } from './backend';
 import type { JobResult, TrainJob, TrainResult, WorkerMessage } from './jobs';
 import { ReplicaGroup } from './replicas';
+import { findRuleOverlaps } from './rules';
 import {
   applyGradients,
   computeGradients,
@@ -82,6 +83,13 @@ export async function runTrainJob(
     parameterCount + EXTRA_VALUES,
   );
   if (isLeader) {
+    for (const overlap of findRuleOverlaps(run.compiled)) {
+      const words = overlap.sharedTriggerTokens.slice(0, 5).join(', ');
+      post({
+        type: 'log',
+        message: `warning: rules "${overlap.first}" and "${overlap.second}" can be active on the same rows (shared trigger words: ${words}); there the dial uses the union of their targets and the larger strength`,
+      });
+    }
     const resumed = 'resume' in job.start ? `, resumed at step ${run.step}` : '';
     post({
       type: 'log',

@@ -338,6 +338,33 @@ describe('bad input to training jobs', () => {
     expect(readFileSync(path, 'utf8')).toBe('an earlier checkpoint');
   });
 
+  test('overlapping rules are reported before training', async () => {
+    const corpus = writeCorpus(join(folder, 'overlap'), 4);
+    const twoBlocks: BlocksFileInput = {
+      version: 1,
+      blocks: [
+        { id: 'money', name: 'Money', tokens: ['money', 'paid'] },
+        { id: 'law', name: 'Law', tokens: ['court', 'judge'] },
+      ],
+    };
+    const overlapping: RulesFileInput = {
+      version: 1,
+      rules: [
+        { id: 'the-to-money', name: 'the to money', trigger: { tokens: ['the', 'a'] }, target: 'money' },
+        { id: 'the-to-law', name: 'the to law', trigger: { tokens: ['the'] }, target: 'law' },
+      ],
+    };
+    const logs: string[] = [];
+    await runJob(
+      { kind: 'train', start: { config: textConfig(corpus, { steps: 1 }), blocks: twoBlocks, rules: overlapping }, checkpointPath: join(folder, 'overlap.localist'), replicas: 1 },
+      { onMessage: (message) => message.type === 'log' && logs.push(message.message) },
+    );
+    const warnings = logs.filter((line) => line.startsWith('warning: rules'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('"the-to-money" and "the-to-law"');
+    expect(warnings[0]).toContain('shared trigger words: the');
+  });
+
   test('checkpoint with an invalid config part is damaged', async () => {
     const source = join(folder, 'changing.localist');
     const { contents } = await readCheckpoint(source);

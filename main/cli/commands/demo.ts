@@ -7,7 +7,7 @@ import { SWEEP_LAMBDAS } from '../../engine/evaluate';
 import type { EvaluateResult, TrainResult } from '../../engine/jobs';
 import { formatFixed, ProgressReporter } from '../format';
 import { HELP_OPTION, JSON_OPTION, parseCommandArgs, parseInteger, stringValue, type Command, type CommandSpec } from '../options';
-import { displayPath, shellQuote } from '../paths';
+import { cliCommand, cliPath } from '../paths';
 import { EXIT_CANCELLED, InterruptHandler, print, printJson, runEvaluateJob } from '../session';
 import {
   DEMO_CHECKPOINT,
@@ -68,9 +68,14 @@ export function renderDemoVerdict(evaluation: EvaluateResult): string {
     `Test perplexity at lambda 0: model ${model}, interpolated bigram baseline ${baseline}.`,
     beatsBigram(metrics, bigram)
       ? 'The model is lower: it beats the bigram baseline.'
-      : 'The bigram baseline is lower: the model does NOT beat it yet. Train longer with --steps, or with localist train --time-budget.',
+      : `The bigram baseline is lower: the model does NOT beat it yet. Train longer with --steps, or with ${cliCommand('train --time-budget SECONDS')}.`,
   ];
   return lines.join('\n');
+}
+
+/** Returns the command that inspects the demo's model, runnable after a plain `npm install`. */
+export function inspectHint(checkpoint: string): string {
+  return cliCommand(`inspect ${cliPath(checkpoint)} "the jury said the money"`);
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -84,12 +89,18 @@ async function run(argv: string[]): Promise<number> {
   // An explicit --steps count runs to that count; otherwise the time budget keeps the demo short.
   const useBudget = !quick && stepsText === undefined && DEMO_TIME_BUDGET_SECONDS !== null;
   const timeBudget = useBudget ? String(DEMO_TIME_BUDGET_SECONDS) : undefined;
-  const prepared = await prepareTrainJob({
-    steps: String(steps),
-    replicas: stringValue(values, 'replicas'),
-    out: DEMO_CHECKPOINT,
-    'time-budget': timeBudget,
-  });
+  const prepared = await prepareTrainJob(
+    {
+      steps: String(steps),
+      replicas: stringValue(values, 'replicas'),
+      out: DEMO_CHECKPOINT,
+      'time-budget': timeBudget,
+    },
+    {
+      label: `the demo checkpoint "${DEMO_CHECKPOINT}"`,
+      fix: `run the demo from a folder you can write to, because it writes ${DEMO_CHECKPOINT} under the working folder`,
+    },
+  );
 
   const interrupts = new InterruptHandler('stopping the demo');
   let train: TrainResult;
@@ -143,7 +154,7 @@ async function run(argv: string[]): Promise<number> {
   }
   print(`${renderDemoVerdict(atZero)}\n`);
   print(renderSweep(sweep));
-  print(`\nInspect the model with: localist inspect ${shellQuote(displayPath(train.checkpoint))} "the jury said the money"`);
+  print(`\nInspect the model with: ${inspectHint(train.checkpoint)}`);
   return 0;
 }
 

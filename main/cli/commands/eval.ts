@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { toBits, type EvaluationMetrics } from '../../engine/evaluate';
 import type { EvaluateResult } from '../../engine/jobs';
 import {
+  backendPairs,
   formatFixed,
   formatInteger,
   formatLambda,
@@ -39,12 +40,20 @@ export const SPLIT_OPTION: OptionSpec = {
   description: 'held-out split to evaluate on',
   defaultText: 'test',
 };
-export const MAX_TOKENS_OPTION: OptionSpec = {
-  type: 'string',
-  value: 'N',
-  description: 'evaluate at most N tokens of the split, in whole context windows',
-  defaultText: 'the whole split',
-};
+/**
+ * Builds the `--max-tokens` option with its default. The engine evaluates
+ * floor(N / context length) whole windows, and at least one, so N is approximate.
+ */
+export function maxTokensOption(defaultText: string): OptionSpec {
+  return {
+    type: 'string',
+    value: 'N',
+    description:
+      'about N tokens of the split: N / (context length) whole context windows, rounded down, but at least one, so a whole window even when N is below the context length',
+    defaultText,
+  };
+}
+export const MAX_TOKENS_OPTION = maxTokensOption('the whole split');
 export const KAPPA_OPTION: OptionSpec = {
   type: 'string',
   value: 'X',
@@ -88,14 +97,14 @@ export function parseEvaluationOptions(values: OptionValues): { split: Split; ka
   };
 }
 
-/** Renders checkpoint, hash, split, token count and backend of an evaluation. */
+/** Renders checkpoint, hash, split, token count, backend and skipped backends of an evaluation. */
 export function renderEvaluationHeader(result: EvaluateResult): string {
   const tokens = result.results[0]?.tokens ?? 0;
   return renderKeyValues([
     ['checkpoint', displayPath(result.checkpoint)],
     ['sha256', result.sha256],
     ['split', `${result.split} (${formatInteger(tokens)} tokens per lambda)`],
-    ['backend', result.backend],
+    ...backendPairs(result.backend, result.backendSkipped),
   ]);
 }
 

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { toBits } from '../../engine/evaluate';
 import type { RuleGuarantee } from '../../engine/guarantee-report';
 import type { GuaranteesResult } from '../../engine/jobs';
-import { formatFixed, formatInteger, formatLambda, ProgressReporter, renderKeyValues, renderTable, type Column } from '../format';
+import { backendPairs, formatFixed, formatInteger, formatLambda, ProgressReporter, renderKeyValues, renderTable, type Column } from '../format';
 import {
   HELP_OPTION,
   JSON_OPTION,
@@ -20,7 +20,7 @@ import {
 } from '../options';
 import { displayPath } from '../paths';
 import { InterruptHandler, print, printJson, runGuaranteesJob } from '../session';
-import { KAPPA_OPTION, parseEvaluationOptions, SPLIT_OPTION } from './eval';
+import { KAPPA_OPTION, maxTokensOption, parseEvaluationOptions, SPLIT_OPTION } from './eval';
 
 /** Default evaluation cap: the stationary check runs a backward pass per batch. */
 export const DEFAULT_GUARANTEE_TOKENS = 16_384;
@@ -39,12 +39,7 @@ const spec: CommandSpec = {
     lambda: { type: 'string', value: 'X', description: 'locality dial lambda in [0, 1] at which fidelity is measured', defaultText: '1' },
     split: SPLIT_OPTION,
     kappa: KAPPA_OPTION,
-    'max-tokens': {
-      type: 'string',
-      value: 'N',
-      description: 'evaluate at most N tokens of the split, in whole context windows',
-      defaultText: `${DEFAULT_GUARANTEE_TOKENS}`,
-    },
+    'max-tokens': maxTokensOption(`${DEFAULT_GUARANTEE_TOKENS}`),
     rows: { type: 'boolean', description: 'with --json, include every active rule row' },
     'no-stationary': { type: 'boolean', description: 'skip the stationary-point check (a backward pass per batch)' },
     json: JSON_OPTION,
@@ -145,7 +140,7 @@ export function renderGuarantees(result: GuaranteesResult): string {
       ['sha256', result.sha256],
       ['tokens', formatInteger(report.tokens)],
       ['kappa', formatFixed(report.kappa, 2)],
-      ['backend', result.backend],
+      ...backendPairs(result.backend, result.backendSkipped),
       ['largest |predicted - measured| fidelity', report.largestFormulaError.toExponential(2)],
       ['rows above their entropy bound', formatInteger(report.entropyBoundViolations)],
     ]),

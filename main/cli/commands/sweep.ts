@@ -11,6 +11,7 @@ import type { EvaluateResult, TrainJob } from '../../engine/jobs';
 import type { RulesFileInput } from '../../engine/rules';
 import { defaultTrainConfig, type TrainConfig } from '../../engine/trainer';
 import {
+  backendPairs,
   formatDuration,
   formatFixed,
   formatInteger,
@@ -33,7 +34,7 @@ import {
   type Command,
   type CommandSpec,
 } from '../options';
-import { displayPath } from '../paths';
+import { displayPath, prepareOutputPath } from '../paths';
 import { EXIT_CANCELLED, InterruptHandler, print, printJson, runEvaluateJob } from '../session';
 import { KAPPA_OPTION, MAX_TOKENS_OPTION, parseEvaluationOptions, SPLIT_OPTION, type Split } from './eval';
 import { defaultReplicas, resumeCommand, trainWithProgress } from './train';
@@ -52,6 +53,8 @@ export interface SweepResult {
   kind: 'sweep';
   protocol: Protocol;
   backend: string;
+  /** Reasons the faster backends were skipped, one line each. */
+  backendSkipped: string[];
   /** The checkpoint the sweep started from. */
   checkpoint: string;
   split: Split;
@@ -108,6 +111,7 @@ export function sweepFromEvaluation(result: EvaluateResult): SweepResult {
     kind: 'sweep',
     protocol: 'A',
     backend: result.backend,
+    backendSkipped: result.backendSkipped,
     checkpoint: result.checkpoint,
     split: result.split,
     lambdas: result.results.map((metrics) => metrics.dial.lambda),
@@ -148,7 +152,7 @@ export function renderSweep(sweep: SweepResult): string {
     ['protocol', PROTOCOL_TEXT[sweep.protocol]],
     ['checkpoint', displayPath(sweep.checkpoint)],
     ['split', `${sweep.split} (${formatInteger(tokens)} tokens per lambda)`],
-    ['backend', sweep.backend],
+    ...backendPairs(sweep.backend, sweep.backendSkipped),
   ]);
   return `Lambda sweep\n${header}\n\n${renderTable(columns, rows)}`;
 }
@@ -182,9 +186,18 @@ async function runProtocolB(settings: ProtocolBSettings, interrupts: InterruptHa
   const rules = contents.rules as RulesFileInput;
   const steps = settings.steps ?? stored.steps;
   const replicas = Math.min(settings.replicas, stored.batchSize);
+  // Every model's path is checked before the first one trains.
+  for (const lambda of settings.lambdas) {
+    const path = protocolBPath(settings.checkpoint, lambda);
+    await prepareOutputPath(path, {
+      label: `protocol B model "${displayPath(path)}"`,
+      fix: 'copy the checkpoint to a folder you can write to and sweep the copy, because protocol B writes its models beside CHECKPOINT',
+    });
+  }
 
   const rows: SweepRow[] = [];
   let backend = '';
+  let backendSkipped: string[] = [];
   for (const [index, lambda] of settings.lambdas.entries()) {
     const checkpointPath = protocolBPath(settings.checkpoint, lambda);
     // Defaults fill fields that checkpoints of older versions lack.
@@ -215,12 +228,14 @@ async function runProtocolB(settings: ProtocolBSettings, interrupts: InterruptHa
       { signal: interrupts.signal, reporter: new ProgressReporter(process.stderr, { plainShare: 1 }) },
     );
     backend = evaluation.backend;
+    backendSkipped = evaluation.backendSkipped;
     rows.push({ lambda, checkpoint: trained.checkpoint, sha256: evaluation.sha256, metrics: evaluation.results[0] });
   }
   return {
     kind: 'sweep',
     protocol: 'B',
     backend,
+    backendSkipped,
     checkpoint: settings.checkpoint,
     split: settings.split,
     lambdas: settings.lambdas,

@@ -4,11 +4,12 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { BlocksFileInput } from '../../engine/blocks';
 import { readCheckpoint } from '../../engine/checkpoint';
-import { DEMO_BLOCKS_PATH, DEMO_RULES_PATH, EMPTY_BLOCKS, EMPTY_RULES, readJsonFile } from '../../engine/data';
+import { EMPTY_BLOCKS, EMPTY_RULES } from '../../engine/data';
 import type { TrainJob, TrainResult } from '../../engine/jobs';
 import type { RulesFileInput } from '../../engine/rules';
 import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../../engine/trainer';
-import { formatDuration, formatFixed, formatInteger, ProgressReporter, renderKeyValues } from '../format';
+import { checkRulesFits, nameFileInError, readBlocksOrRulesFile, type FileSource } from '../blocks-and-rules';
+import { backendPairs, formatDuration, formatFixed, formatInteger, ProgressReporter, renderKeyValues } from '../format';
 import {
   HELP_OPTION,
   JSON_OPTION,
@@ -21,7 +22,7 @@ import {
   type CommandSpec,
   type OptionValues,
 } from '../options';
-import { corpusName, displayPath, fileTimestamp, prepareOutputPath, shellQuote } from '../paths';
+import { cliCommand, cliPath, corpusName, displayPath, fileTimestamp, prepareOutputPath, type OutputTarget } from '../paths';
 import { EXIT_CANCELLED, InterruptHandler, print, printJson, runTrainJob } from '../session';
 
 const DEFAULTS = defaultTrainConfig();
@@ -168,31 +169,6 @@ const spec: CommandSpec = {
   },
 };
 
-/** Reads a blocks or rules file; "none" and an absent option without a default give an empty set. */
-async function readSetFile<T>(
-  option: 'blocks' | 'rules',
-  optionValue: string | undefined,
-  defaultPath: string | null,
-  empty: T,
-): Promise<T> {
-  if (optionValue === 'none') return empty;
-  const path = optionValue ?? defaultPath;
-  if (path === null) return empty;
-  let json: unknown;
-  try {
-    json = await readJsonFile(resolve(path), option);
-  } catch (error) {
-    throw new UsageError(`--${option}: ${(error as Error).message}`);
-  }
-  const list = (json as Record<string, unknown> | null)?.[option];
-  if (json === null || typeof json !== 'object' || !Array.isArray(list)) {
-    throw new UsageError(
-      `${option} file "${path}" has no "${option}" list; write {"version": 1, "${option}": [...]} or pass --${option} none`,
-    );
-  }
-  return json as T;
-}
-
 /** Builds the configuration of a new run from the options. */
 function newRunConfig(values: OptionValues): TrainConfig {
   const text = (name: string) => stringValue(values, name);
@@ -256,25 +232,40 @@ function newRunConfig(values: OptionValues): TrainConfig {
 }
 
 /** Training job built from the options, with the run's total steps for messages. */
-interface PreparedTrain {
+export interface PreparedTrain {
   job: TrainJob;
   totalSteps: number;
+  /** Blocks and rules files of a new run, named in the engine's validation errors. */
+  fileSources?: FileSource[];
 }
 
-async function prepareNewRun(values: OptionValues, replicas: number): Promise<PreparedTrain> {
+/** Returns how messages name the checkpoint path: as the `--out` value when the option was given, else as the default path. */
+function outputTarget(values: OptionValues, path: string): OutputTarget {
+  const fix = 'pass --out with a file path in a folder you can write to, such as runs/model.localist';
+  if (stringValue(values, 'out') !== undefined) return { label: `--out "${path}"`, fix };
+  return { label: `checkpoint path "${path}"`, fix };
+}
+
+async function prepareNewRun(values: OptionValues, replicas: number, output?: OutputTarget): Promise<PreparedTrain> {
   const config = newRunConfig(values);
   const isBrown = config.data.corpus === 'brown';
-  const blocks = await readSetFile<BlocksFileInput>('blocks', stringValue(values, 'blocks'), isBrown ? DEMO_BLOCKS_PATH : null, EMPTY_BLOCKS);
-  const rules = await readSetFile<RulesFileInput>('rules', stringValue(values, 'rules'), isBrown ? DEMO_RULES_PATH : null, EMPTY_RULES);
+  const blocks = await readBlocksOrRulesFile<BlocksFileInput>('blocks', stringValue(values, 'blocks'), isBrown, EMPTY_BLOCKS);
+  const rules = await readBlocksOrRulesFile<RulesFileInput>('rules', stringValue(values, 'rules'), isBrown, EMPTY_RULES);
+  if (rules.source) checkRulesFits(rules.json, rules.source, config.model);
   if (replicas > config.batchSize) {
     throw new UsageError(`--replicas ${replicas} exceeds --batch-size ${config.batchSize}; each replica needs at least one sequence per step`);
   }
   const out = stringValue(values, 'out') ?? `runs/${corpusName(config.data.corpus)}-${fileTimestamp()}.localist`;
-  const checkpointPath = await prepareOutputPath('out', out);
-  return { job: { kind: 'train', start: { config, blocks, rules }, checkpointPath, replicas }, totalSteps: config.steps };
+  const checkpointPath = await prepareOutputPath(out, output ?? outputTarget(values, out));
+  const fileSources = [blocks.source, rules.source].filter((source): source is FileSource => source !== null);
+  return {
+    job: { kind: 'train', start: { config, blocks: blocks.json, rules: rules.json }, checkpointPath, replicas },
+    totalSteps: config.steps,
+    fileSources,
+  };
 }
 
-async function prepareResume(values: OptionValues, resumeText: string, replicas: number): Promise<PreparedTrain> {
+async function prepareResume(values: OptionValues, resumeText: string, replicas: number, output?: OutputTarget): Promise<PreparedTrain> {
   for (const name of NEW_RUN_OPTIONS) {
     if (values[name] !== undefined) {
       throw new UsageError(
@@ -310,17 +301,23 @@ async function prepareResume(values: OptionValues, resumeText: string, replicas:
     throw new UsageError(`--replicas ${replicas} exceeds the run's batch size ${stored.batchSize}; each replica needs at least one sequence per step`);
   }
 
-  const checkpointPath = await prepareOutputPath('out', stringValue(values, 'out') ?? resumePath);
+  const out = stringValue(values, 'out') ?? resumeText;
+  const checkpointPath = await prepareOutputPath(out, output ?? outputTarget(values, out));
   const start = stepsText === undefined ? { resume: resumePath } : { resume: resumePath, steps: totalSteps };
   return { job: { kind: 'train', start, checkpointPath, replicas }, totalSteps };
 }
 
-/** Builds the training job from the options, checking every value before a worker starts. */
-export async function prepareTrainJob(values: OptionValues): Promise<PreparedTrain> {
+/**
+ * Builds the training job from the options, checking every value, the rules
+ * against the model shape, and that the checkpoint path can be written,
+ * before a worker starts. `output` names the checkpoint path in messages
+ * when a command other than train chose it.
+ */
+export async function prepareTrainJob(values: OptionValues, output?: OutputTarget): Promise<PreparedTrain> {
   const replicasText = stringValue(values, 'replicas');
   const replicas = replicasText === undefined ? defaultReplicas() : parseInteger('replicas', replicasText, 1, 2);
   const resumeText = stringValue(values, 'resume');
-  return resumeText === undefined ? prepareNewRun(values, replicas) : prepareResume(values, resumeText, replicas);
+  return resumeText === undefined ? prepareNewRun(values, replicas, output) : prepareResume(values, resumeText, replicas, output);
 }
 
 /** Renders the summary of a finished or stopped run. */
@@ -332,8 +329,7 @@ export function renderTrainSummary(result: TrainResult, totalSteps: number): str
   };
   const headline = headlines[result.stoppedBy] ?? headlines.steps;
   const rate = result.elapsedSeconds > 0 ? result.tokensSeen / result.elapsedSeconds : 0;
-  const pairs: [string, string][] = [['backend', result.backend]];
-  result.backendSkipped.forEach((reason, index) => pairs.push([index === 0 ? 'skipped' : '', reason]));
+  const pairs = backendPairs(result.backend, result.backendSkipped);
   pairs.push(
     ['parameters', formatInteger(result.parameterCount)],
     ['steps', `${formatInteger(result.steps)} of ${formatInteger(totalSteps)}`],
@@ -348,7 +344,7 @@ export function renderTrainSummary(result: TrainResult, totalSteps: number): str
 
 /** Returns the shell command that continues a stopped run. */
 export function resumeCommand(checkpoint: string): string {
-  return `localist train --resume ${shellQuote(displayPath(checkpoint))}`;
+  return cliCommand(`train --resume ${cliPath(checkpoint)}`);
 }
 
 /**
@@ -360,7 +356,11 @@ export async function trainWithProgress(prepared: PreparedTrain, interrupts: Int
     `stopping after the current step; the checkpoint of the last finished step goes to ${displayPath(prepared.job.checkpointPath)}. Press Ctrl-C again to quit at once.`,
   );
   const reporter = new ProgressReporter(process.stderr);
-  return runTrainJob(prepared.job, { signal: interrupts.signal, reporter, label });
+  try {
+    return await runTrainJob(prepared.job, { signal: interrupts.signal, reporter, label });
+  } catch (error) {
+    throw nameFileInError(error, prepared.fileSources ?? []);
+  }
 }
 
 async function run(argv: string[]): Promise<number> {
