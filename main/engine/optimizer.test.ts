@@ -1,5 +1,11 @@
-import { describe, expect, test } from 'vitest';
-import { DEFAULT_OPTIMIZER, learningRateAt } from './optimizer';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { initBackend } from './backend';
+import { AdamW, DEFAULT_OPTIMIZER, learningRateAt } from './optimizer';
+
+beforeAll(async () => {
+  await initBackend();
+});
 
 const config = { ...DEFAULT_OPTIMIZER, learningRate: 1e-3, warmupSteps: 10, totalSteps: 110 };
 
@@ -18,5 +24,17 @@ describe('learning rate schedule', () => {
   test('follows the larger of step and time progress', () => {
     expect(learningRateAt(config, 20, 1)).toBeCloseTo(1e-4, 12);
     expect(learningRateAt(config, 60, 0)).toBeCloseTo(learningRateAt(config, 60), 12);
+  });
+});
+
+describe('AdamW resources', () => {
+  test('dispose releases every moment tensor', () => {
+    const params = new Map([['layer.kernel', tf.variable(tf.ones([3, 2]), true, 'optimizer-test-kernel')]]);
+    const before = tf.memory().numTensors;
+    const optimizer = new AdamW({ ...config }, params);
+    expect(tf.memory().numTensors).toBe(before + 2);
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    params.get('layer.kernel')!.dispose();
   });
 });

@@ -57,10 +57,12 @@ export class AdamW {
   constructor(config: OptimizerConfig, params: Map<string, tf.Variable>) {
     this.config = config;
     for (const [name, variable] of params) {
-      this.moments.set(name, {
-        m: tf.variable(tf.zerosLike(variable), false),
-        v: tf.variable(tf.zerosLike(variable), false),
-      });
+      // A variable keeps its initial value's data, so the zeros tensors can be released.
+      const zerosM = tf.zerosLike(variable);
+      const zerosV = tf.zerosLike(variable);
+      this.moments.set(name, { m: tf.variable(zerosM, false), v: tf.variable(zerosV, false) });
+      zerosM.dispose();
+      zerosV.dispose();
     }
   }
 
