@@ -370,6 +370,33 @@ describe('localist guarantees', () => {
   });
 });
 
+describe('localist recruit', () => {
+  it('records every candidate and writes a checkpoint', async () => {
+    const out = join(dir, 'recruited.localist');
+    const records = join(dir, 'recruited.jsonl');
+    const output = await runCli(['recruit', checkpoint, '--steps', '2', '--clusters', '2', '--min-count', '2', '--rounds', '1', '--out', out, '--records', records, '--json']);
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.kind).toBe('recruit');
+    expect(result.records.length).toBeGreaterThan(0);
+    for (const record of result.records) {
+      expect(['accepted', 'rejected: cost', 'rejected: held-out', 'rejected: not best']).toContain(record.decision);
+      expect(record.tokens.length).toBeGreaterThan(0);
+      expect(record.config.stepsPerCandidate).toBe(2);
+    }
+    const lines = (await readFile(records, 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(result.records.length);
+    expect(JSON.parse(lines[0]).gain).toBeCloseTo(result.records[0].gain, 6);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('model level is reported as not available', async () => {
+    const output = await runCli(['recruit', checkpoint, '--level', 'model']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('--level model is not available yet');
+  });
+});
+
 describe('localist eval', () => {
   it('reports perplexity and the bigram baseline as JSON', async () => {
     const output = await runCli(['eval', checkpoint, '--json']);

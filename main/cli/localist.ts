@@ -39,6 +39,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'check each rule against the dial guarantees: lambda*, fidelity, entropy bound, verdict',
     load: async () => (await import('./commands/guarantees')).guaranteesCommand,
   },
+  recruit: {
+    summary: 'recruit semantic blocks that pay for themselves in nats of likelihood',
+    load: async () => (await import('./commands/recruit')).recruitCommand,
+  },
   demo: {
     summary: 'train on Brown with the demo blocks and rules, then evaluate and sweep',
     load: async () => (await import('./commands/demo')).demoCommand,

@@ -14,6 +14,8 @@ import type {
   InspectJob,
   InspectResult,
   JobResult,
+  RecruitJob,
+  RecruitResult,
   TrainJob,
   TrainResult,
   WorkerMessage,
@@ -104,6 +106,20 @@ function handleMessage(message: WorkerMessage, reporter: ProgressReporter, label
         details: [],
       });
       break;
+    case 'recruit-progress':
+      reporter.update({
+        label: `${label} round ${message.round} ${message.candidate === null ? 'baseline' : `candidate ${message.candidate + 1}`}`,
+        done: message.step,
+        total: message.steps,
+        unit: 'steps',
+        details: [],
+      });
+      break;
+    case 'recruit-record':
+      reporter.note(
+        `round ${message.record.round} ${message.record.blockId}: gain ${formatFixed(message.record.gain, 1)} nats, cost ${formatFixed(message.record.cost + message.record.repricing, 1)} nats, ${message.record.decision}`,
+      );
+      break;
     case 'checkpoint':
       reporter.note(`checkpoint saved at step ${message.step}: ${message.path}`);
       break;
@@ -144,6 +160,11 @@ export async function runInspectJob(job: InspectJob, options: RunOptions): Promi
 export async function runGuaranteesJob(job: GuaranteesJob, options: RunOptions): Promise<GuaranteesResult> {
   const result = await runWithProgress(job, options, options.label ?? 'guarantees');
   return expectKind(result, 'guarantees');
+}
+
+export async function runRecruitJob(job: RecruitJob, options: RunOptions): Promise<RecruitResult> {
+  const result = await runWithProgress(job, options, options.label ?? 'recruit');
+  return expectKind(result, 'recruit');
 }
 
 function expectKind<K extends JobResult['kind']>(result: JobResult, kind: K): Extract<JobResult, { kind: K }> {

@@ -5,6 +5,7 @@
 import type { BlocksFileInput } from './blocks';
 import type { EvaluationMetrics } from './evaluate';
 import type { GuaranteeReport } from './guarantee-report';
+import type { CandidateRecord, RecruitmentOptions } from './recruit-blocks';
 import type { RulesFileInput } from './rules';
 import type { TrainConfig } from './trainer';
 
@@ -51,7 +52,19 @@ export interface GuaranteesJob {
   skipStationary?: boolean;
 }
 
-export type EngineJob = TrainJob | EvaluateJob | InspectJob | GuaranteesJob;
+export interface RecruitJob {
+  kind: 'recruit';
+  /** Only block recruitment exists so far; model recruitment (LoRA specialists) is to come. */
+  level: 'block';
+  checkpoint: string;
+  /** Where the recruited model is written. */
+  output: string;
+  /** JSON Lines file that every evaluated candidate is appended to. */
+  recordsPath: string;
+  options: Partial<RecruitmentOptions>;
+}
+
+export type EngineJob = TrainJob | EvaluateJob | InspectJob | GuaranteesJob | RecruitJob;
 
 export interface TrainProgress {
   type: 'progress';
@@ -81,6 +94,20 @@ export interface GuaranteesProgress {
   stage: string;
   done: number;
   total: number;
+}
+
+export interface RecruitProgressMessage {
+  type: 'recruit-progress';
+  round: number;
+  /** Shortlist index of the candidate in training, or null for the baseline. */
+  candidate: number | null;
+  step: number;
+  steps: number;
+}
+
+export interface RecruitRecordMessage {
+  type: 'recruit-record';
+  record: CandidateRecord;
 }
 
 export interface CheckpointSaved {
@@ -161,7 +188,22 @@ export interface GuaranteesResult {
   stationarySkipped: boolean;
 }
 
-export type JobResult = TrainResult | EvaluateResult | InspectResult | GuaranteesResult;
+export interface RecruitResult {
+  kind: 'recruit';
+  backend: string;
+  backendSkipped: string[];
+  checkpoint: string;
+  sha256: string;
+  recordsPath: string;
+  records: CandidateRecord[];
+  /** Ids and names of the recruited blocks, in order. */
+  recruited: { id: string; name: string; tokens: string[] }[];
+  stopReason: string;
+  rounds: number;
+  trainingTokens: number;
+}
+
+export type JobResult = TrainResult | EvaluateResult | InspectResult | GuaranteesResult | RecruitResult;
 
 /** Error codes of the engine, so callers can tell bad input from failures. */
 export type EngineErrorCode = 'invalid-input' | 'not-found' | 'invalid-checkpoint' | 'cancelled' | 'failed';
@@ -176,6 +218,8 @@ export type WorkerMessage =
   | TrainProgress
   | EvaluateProgress
   | GuaranteesProgress
+  | RecruitProgressMessage
+  | RecruitRecordMessage
   | CheckpointSaved
   | LogMessage
   | { type: 'result'; result: JobResult }

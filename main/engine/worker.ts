@@ -10,6 +10,7 @@ import { toEngineError } from './engine-errors';
 import type { EngineJob, JobResult, WorkerMessage } from './jobs';
 import { runEvaluateJob, runGuaranteesJob, runInspectJob } from './inference-jobs';
 import { markFailed } from './replicas';
+import { runRecruitJob } from './recruit-job';
 import { runTrainJob } from './train-job';
 
 export interface WorkerInput {
@@ -37,6 +38,8 @@ function dispatch(input: WorkerInput, control: Int32Array, backend: BackendInfo)
       return runInspectJob(job, backend);
     case 'guarantees':
       return runGuaranteesJob(job, control, backend, post);
+    case 'recruit':
+      return runRecruitJob(job, input, control, backend, post);
   }
 }
 
