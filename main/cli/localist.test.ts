@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluateResult, GuaranteesResult, InspectResult } from '../engine/jobs';
+import type { EvaluateResult, GuaranteesResult, InspectResult, TrainResult } from '../engine/jobs';
 import { inspectHint } from './commands/demo';
 import { renderEvaluationHeader } from './commands/eval';
 import { renderGuarantees } from './commands/guarantees';
 import { renderInspection } from './commands/inspect';
 import { renderSweep, sweepFromEvaluation } from './commands/sweep';
-import { resumeCommand } from './commands/train';
+import { renderTrainSummary, resumeCommand } from './commands/train';
 import {
   formatDuration,
   formatFixed,
@@ -726,6 +726,25 @@ describe('skipped backends', () => {
       stationarySkipped: true,
     };
     expectReasons(renderGuarantees(guarantees));
+  });
+});
+
+describe('train summary', () => {
+  const result: TrainResult = {
+    kind: 'train', backend: 'wasm', backendSkipped: [], parameterCount: 10, steps: 0, tokensSeen: 0, elapsedSeconds: 0,
+    checkpoint: '/tmp/run.localist', sha256: '', cancelled: true, stoppedBy: 'cancelled', finalLoss: null,
+  };
+
+  it('says when no checkpoint was written', () => {
+    const text = renderTrainSummary(result, 50);
+    expect(text).toContain('none written: stopped before the first step');
+    expect(text).not.toContain('sha256');
+  });
+
+  it('names the checkpoint and its hash', () => {
+    const text = renderTrainSummary({ ...result, steps: 3, sha256: 'ab'.repeat(32) }, 50);
+    expect(text).toContain('run.localist');
+    expect(text).toContain('ab'.repeat(32));
   });
 });
 

@@ -110,7 +110,11 @@ async function run(argv: string[]): Promise<number> {
     if (train.cancelled) {
       if (values.json) printJson(train);
       else print(renderTrainSummary(train, prepared.totalSteps));
-      process.stderr.write(`Demo stopped on request. Continue the training with: ${resumeCommand(train.checkpoint)}\n`);
+      process.stderr.write(
+        train.sha256
+          ? `Demo stopped on request. Continue the training with: ${resumeCommand(train.checkpoint)}\n`
+          : 'Demo stopped on request before the first training step; no checkpoint was written.\n',
+      );
       return EXIT_CANCELLED;
     }
     if (!values.json) print(`${renderTrainSummary(train, prepared.totalSteps)}\n`);

@@ -336,9 +336,10 @@ export function renderTrainSummary(result: TrainResult, totalSteps: number): str
     ['tokens', formatInteger(result.tokensSeen)],
     ['time', `${formatDuration(result.elapsedSeconds)} (${formatInteger(rate)} tokens/s)`],
     ['final loss', result.finalLoss === null ? 'n/a (no step in this session)' : `${formatFixed(result.finalLoss, 3)} nats`],
-    ['checkpoint', displayPath(result.checkpoint)],
-    ['sha256', result.sha256],
   );
+  // A run cancelled before its first step writes no checkpoint.
+  if (result.sha256) pairs.push(['checkpoint', displayPath(result.checkpoint)], ['sha256', result.sha256]);
+  else pairs.push(['checkpoint', 'none written: stopped before the first step']);
   return `${headline}\n${renderKeyValues(pairs)}`;
 }
 
@@ -379,7 +380,9 @@ async function run(argv: string[]): Promise<number> {
   else print(renderTrainSummary(result, prepared.totalSteps));
   if (result.cancelled) {
     process.stderr.write(
-      `Training stopped on request at step ${result.steps}; the checkpoint is ${displayPath(result.checkpoint)}.\nContinue it with: ${resumeCommand(result.checkpoint)}\n`,
+      result.sha256
+        ? `Training stopped on request at step ${result.steps}; the checkpoint is ${displayPath(result.checkpoint)}.\nContinue it with: ${resumeCommand(result.checkpoint)}\n`
+        : 'Training stopped on request before its first step; no checkpoint was written.\n',
     );
     return EXIT_CANCELLED;
   }
