@@ -70,7 +70,7 @@ export function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<Job
         worker.on('message', (message: WorkerMessage) => {
           if (message.type === 'result') result = message.result;
           else if (message.type === 'error') {
-            // The first error is the cause; replicas that stop because of it say so too.
+            // The first error is the cause. Replicas that stop because of it report a follow-on error, which is dropped.
             if (!failure || failure.message.startsWith('another training replica failed')) failure = new EngineError(message.error);
           } else options.onMessage?.(message);
         });

@@ -17,18 +17,9 @@ import type {
   TokenPrediction,
   WorkerMessage,
 } from './jobs';
+import { watchCancel } from './replicas';
 import { loadModel } from './trainer';
 import { DOC_ID } from './tokenizer';
-
-const CANCEL_WORD = 2;
-
-/** Aborts `controller` when the host sets the cancel word; returns a function that stops watching. */
-function watchCancel(control: Int32Array, controller: AbortController): () => void {
-  const poll = setInterval(() => {
-    if (Atomics.load(control, CANCEL_WORD)) controller.abort();
-  }, 50);
-  return () => clearInterval(poll);
-}
 
 export async function runGuaranteesJob(
   job: GuaranteesJob,
@@ -91,9 +82,7 @@ export async function runEvaluateJob(
     const stream = data.streams[job.split];
     const kappa = job.kappa ?? loaded.config.kappa;
     const controller = new AbortController();
-    const poll = setInterval(() => {
-      if (Atomics.load(control, CANCEL_WORD)) controller.abort();
-    }, 50);
+    const stopWatching = watchCancel(control, controller);
     const results = [];
     try {
       for (const lambda of job.lambdas) {
@@ -119,7 +108,7 @@ export async function runEvaluateJob(
       if (controller.signal.aborted) throw new CancelledError('evaluation cancelled on request');
       throw error;
     } finally {
-      clearInterval(poll);
+      stopWatching();
     }
     let bigram: EvaluateResult['bigram'] = null;
     if (job.bigram) {
@@ -147,8 +136,8 @@ export async function runInspectJob(job: InspectJob, backend: BackendInfo): Prom
     }
     const encoded = [DOC_ID, ...tokenizer.encode(job.text)];
     if (encoded.length < 2) throw new RangeError(`text "${job.text}" has no words; type some text to inspect`);
-    // The model sees the last T tokens; shorter text is left-padded by
-    // repeating <doc>, which stands for the start of a document.
+    // The model reads the last T tokens. Shorter text is left-padded with
+    // <doc>, the token that marks the start of a document.
     const window = encoded.slice(-T);
     const length = window.length;
     const padded = new Int32Array(T + 1).fill(DOC_ID);

@@ -57,7 +57,7 @@ export interface RecruitJob {
   /** Only block recruitment exists so far; model recruitment (LoRA specialists) is to come. */
   level: 'block';
   checkpoint: string;
-  /** Where the recruited model is written. */
+  /** Path of the checkpoint the recruited model is written to. */
   output: string;
   /** JSON Lines file that every evaluated candidate is appended to. */
   recordsPath: string;
@@ -142,7 +142,7 @@ export interface TrainResult {
 export interface EvaluateResult {
   kind: 'evaluate';
   backend: string;
-  /** Why each faster backend was not used, one line each. */
+  /** Reasons, one line each, why each faster backend was not used. */
   backendSkipped: string[];
   checkpoint: string;
   sha256: string;
@@ -159,7 +159,7 @@ export interface TokenPrediction {
 export interface InspectResult {
   kind: 'inspect';
   backend: string;
-  /** Why each faster backend was not used, one line each. */
+  /** Reasons, one line each, why each faster backend was not used. */
   backendSkipped: string[];
   tokens: string[];
   lambda: number;
@@ -178,7 +178,7 @@ export interface InspectResult {
 export interface GuaranteesResult {
   kind: 'guarantees';
   backend: string;
-  /** Why each faster backend was not used, one line each. */
+  /** Reasons, one line each, why each faster backend was not used. */
   backendSkipped: string[];
   checkpoint: string;
   sha256: string;

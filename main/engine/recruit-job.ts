@@ -3,10 +3,9 @@ import type { BackendInfo } from './backend';
 import { CancelledError } from './engine-errors';
 import type { RecruitJob, RecruitResult, WorkerMessage } from './jobs';
 import { recruitBlocks } from './recruit-blocks';
+import { watchCancel } from './replicas';
 import { disposeRun, resumeRun, saveRun } from './trainer';
 import type { WorkerInput } from './worker';
-
-const CANCEL_WORD = 2;
 
 export async function runRecruitJob(
   job: RecruitJob,
@@ -17,9 +16,7 @@ export async function runRecruitJob(
 ): Promise<RecruitResult> {
   const start = await resumeRun(job.checkpoint);
   const controller = new AbortController();
-  const poll = setInterval(() => {
-    if (Atomics.load(control, CANCEL_WORD)) controller.abort();
-  }, 50);
+  const stopWatching = watchCancel(control, controller);
   try {
     post({ type: 'log', message: `block recruitment on ${backend.name}, ${start.data.streams.train.length} training tokens, ${start.blockTable.blocks.length} blocks to start` });
     const result = await recruitBlocks(
@@ -53,7 +50,7 @@ export async function runRecruitJob(
     if (controller.signal.aborted) throw new CancelledError('recruitment cancelled on request; the input checkpoint is unchanged');
     throw error;
   } finally {
-    clearInterval(poll);
+    stopWatching();
     disposeRun(start);
   }
 }

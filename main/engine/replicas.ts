@@ -33,6 +33,17 @@ export function requestCancel(control: Int32Array): void {
   Atomics.notify(control, GENERATION);
 }
 
+/**
+ * Aborts `controller` once the host requests a cancel, polling every 50 ms;
+ * returns the function that stops polling. For jobs that run in one worker.
+ */
+export function watchCancel(control: Int32Array, controller: AbortController): () => void {
+  const poll = setInterval(() => {
+    if (Atomics.load(control, CANCEL)) controller.abort();
+  }, 50);
+  return () => clearInterval(poll);
+}
+
 export function markFailed(control: Int32Array): void {
   Atomics.store(control, FAILED, 1);
   Atomics.add(control, GENERATION, 1);

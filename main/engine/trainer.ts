@@ -112,7 +112,7 @@ export interface RunState {
   elapsedSeconds: number;
 }
 
-/** The dial value used for training step `step`. */
+/** Returns the dial value lambda used for training step `step`. */
 export function lambdaForStep(config: TrainConfig, step: number): number {
   if (config.lambdaTrain !== 'uniform') return config.lambdaTrain;
   return createRandom(config.seed * 48_271 + step * 13 + 5)();
@@ -226,7 +226,7 @@ export function applyGradients(run: RunState, grads: Record<string, tf.Tensor>, 
   return norm;
 }
 
-/** One step on one replica: gradients, update, report. */
+/** Takes one training step on one worker: gradients, update and report. */
 export function trainStep(run: RunState): StepReport {
   const { report, grads } = computeGradients(run);
   if (!Number.isFinite(report.loss)) {
