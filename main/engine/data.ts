@@ -28,6 +28,12 @@ export interface DataSpec {
    * recorded at training time; later loads refuse a corpus that differs.
    */
   fingerprint?: string;
+  /**
+   * Domain whose documents make up every split, as for a specialist model;
+   * absent or null for all documents. The split and the vocabulary are those
+   * of the whole corpus, so a specialist shares its parent's held-out text.
+   */
+  domain?: string | null;
 }
 
 export const DEFAULT_DATA_SPEC: DataSpec = {
@@ -90,14 +96,47 @@ export async function prepareData(spec: DataSpec, tokenizer?: Tokenizer): Promis
     validationFraction: spec.validationFraction,
     testFraction: spec.testFraction,
   });
+  const fitted = tokenizer ?? Tokenizer.fit(splits.train.map((document) => document.text), spec.maxVocab);
+  const whole = encodeSplits({ ...spec, domain: null }, corpus, splits, fitted, fingerprint);
+  return spec.domain == null ? whole : restrictToDomain(whole, spec.domain);
+}
+
+function encodeSplits(spec: DataSpec, corpus: Corpus, splits: CorpusSplits, tokenizer: Tokenizer, fingerprint: string): PreparedData {
   const texts = (split: keyof CorpusSplits) => splits[split].map((document) => document.text);
-  const fitted = tokenizer ?? Tokenizer.fit(texts('train'), spec.maxVocab);
   const streams = {
-    train: fitted.encodeDocuments(texts('train')),
-    validation: fitted.encodeDocuments(texts('validation')),
-    test: fitted.encodeDocuments(texts('test')),
+    train: tokenizer.encodeDocuments(texts('train')),
+    validation: tokenizer.encodeDocuments(texts('validation')),
+    test: tokenizer.encodeDocuments(texts('test')),
   };
-  return { spec, corpus, splits, tokenizer: fitted, streams, trainCounts: countTokens(streams.train, fitted.size), fingerprint };
+  return { spec, corpus, splits, tokenizer, streams, trainCounts: countTokens(streams.train, tokenizer.size), fingerprint };
+}
+
+/** Domains of a corpus's documents, in name order, without null. */
+export function corpusDomains(corpus: Corpus): string[] {
+  const domains = new Set<string>();
+  for (const document of corpus.documents) if (document.domain !== null) domains.add(document.domain);
+  return [...domains].sort();
+}
+
+/**
+ * Returns prepared data whose splits hold only the documents of `domain`,
+ * with the same tokenizer and the same document split. Throws a RangeError
+ * naming the corpus's domains when `domain` has no training document.
+ */
+export function restrictToDomain(data: PreparedData, domain: string): PreparedData {
+  const splits: CorpusSplits = {
+    train: data.splits.train.filter((document) => document.domain === domain),
+    validation: data.splits.validation.filter((document) => document.domain === domain),
+    test: data.splits.test.filter((document) => document.domain === domain),
+  };
+  if (splits.train.length === 0) {
+    const domains = corpusDomains(data.corpus);
+    throw new RangeError(
+      `corpus "${data.spec.corpus}" has no training document in domain "${domain}"; ` +
+        (domains.length > 0 ? `its domains are ${domains.map((name) => `"${name}"`).join(', ')}` : 'it has no domains: put documents in subfolders named after their domain'),
+    );
+  }
+  return encodeSplits({ ...data.spec, domain }, data.corpus, splits, data.tokenizer, data.fingerprint);
 }
 
 /**

@@ -4,6 +4,7 @@ import { CorpusError } from './corpus';
 import { ValidationError } from './errors';
 import type { EngineErrorData } from './jobs';
 import { ReplicaFailedError } from './replicas';
+import { ModelSetError } from './model-set';
 
 export class CancelledError extends Error {
   constructor(message = 'cancelled on request') {
@@ -33,6 +34,7 @@ export function toEngineError(error: unknown): EngineErrorData {
   if (error instanceof CancelledError || (error instanceof DOMException && error.name === 'AbortError')) {
     return { code: 'cancelled', message: error.message };
   }
+  if (error instanceof ModelSetError) return { code: 'invalid-input', message: error.message };
   if (error instanceof RangeError) return { code: 'invalid-input', message: error.message };
   if (error instanceof ReplicaFailedError) return { code: 'failed', message: error.message };
   const message = error instanceof Error ? error.message : String(error);

@@ -37,17 +37,32 @@ function startWorker(input: WorkerInput): Worker {
 }
 
 /**
- * Runs a job in worker threads (one per training replica) and resolves with
- * its result. Rejects with an `EngineError`; code `cancelled` after an abort.
+ * Runs a job in worker threads (one per training replica, or per model
+ * recruitment worker) and resolves with its result. Rejects with an
+ * `EngineError`; code `cancelled` after an abort.
  */
-export function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<JobResult> {
+export async function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<JobResult> {
+  if (job.kind === 'recruit' && job.level === 'model' && !job.measurements) {
+    // Workers take the tasks in turn; one more worker then decides and writes.
+    const workers = Math.max(1, Math.floor(job.workers));
+    const shards = await runWorkers(job, workers, options);
+    const measurements = shards.flatMap((shard) => (shard.kind === 'recruit-tasks' ? shard.measurements : []));
+    const [final] = await runWorkers({ ...job, measurements }, 1, options);
+    return final;
+  }
   const replicas = job.kind === 'train' ? Math.max(1, Math.floor(job.replicas)) : 1;
+  const [result] = await runWorkers(job, replicas, options);
+  return result;
+}
+
+/** Starts `count` workers on one job and resolves with their results, replica 0 first. */
+function runWorkers(job: EngineJob, count: number, options: RunJobOptions): Promise<JobResult[]> {
   const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
   const controlWords = new Int32Array(control);
-  return new Promise<JobResult>((resolve, reject) => {
-    let result: JobResult | undefined;
+  return new Promise<JobResult[]>((resolve, reject) => {
+    const results: (JobResult | undefined)[] = new Array(count).fill(undefined);
     let failure: EngineError | undefined;
-    let running = replicas;
+    let running = count;
     const workers: Worker[] = [];
     const onAbort = () => requestCancel(controlWords);
     if (options.signal?.aborted) {
@@ -59,19 +74,19 @@ export function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<Job
     const finish = () => {
       options.signal?.removeEventListener('abort', onAbort);
       if (failure) reject(failure);
-      else if (result) resolve(result);
+      else if (results[0]) resolve(results.filter((result): result is JobResult => result !== undefined));
       else reject(new EngineError({ code: 'failed', message: 'engine worker stopped without a result' }));
     };
 
     const start = (gradients: SharedArrayBuffer | null) => {
-      for (let replica = 0; replica < replicas; replica++) {
+      for (let replica = 0; replica < count; replica++) {
         const worker = startWorker({ job, replica, control, gradients, appVersion: APP_VERSION });
         workers.push(worker);
         worker.on('message', (message: WorkerMessage) => {
-          if (message.type === 'result') result = message.result;
+          if (message.type === 'result') results[replica] = message.result;
           else if (message.type === 'error') {
-            // The first error is the cause. Replicas that stop because of it report a follow-on error, which is dropped.
-            if (!failure || failure.message.startsWith('another training replica failed')) failure = new EngineError(message.error);
+            // The first error is the cause. Workers that stop because of it report a follow-on error, which is dropped.
+            if (!failure || failure.message.startsWith('another engine worker failed')) failure = new EngineError(message.error);
           } else options.onMessage?.(message);
         });
         worker.on('error', (error) => {
@@ -85,12 +100,12 @@ export function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<Job
       }
     };
 
-    if (job.kind === 'train' && replicas > 1) {
+    if (job.kind === 'train' && count > 1) {
       // Gradient slots are sized by the parameter count, which the first
       // replica reports after it has built the model.
       sizeGradientBuffer(job)
         // Each slot also carries the replica's loss and cross-entropy shares.
-        .then((parameterCount) => start(new SharedArrayBuffer((parameterCount + 2) * 4 * replicas)))
+        .then((parameterCount) => start(new SharedArrayBuffer((parameterCount + 2) * 4 * count)))
         .catch((error: unknown) => {
           options.signal?.removeEventListener('abort', onAbort);
           reject(error instanceof EngineError ? error : new EngineError(toEngineError(error)));

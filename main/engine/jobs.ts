@@ -6,6 +6,8 @@ import type { BlocksFileInput } from './blocks';
 import type { EvaluationMetrics } from './evaluate';
 import type { GuaranteeReport } from './guarantee-report';
 import type { CandidateRecord, RecruitmentOptions } from './recruit-blocks';
+import type { ModelRecruitmentOptions, RecruitTask, SpecialistRecord, TaskMeasurement } from './recruit-models';
+import type { RoutingDecision, RoutingSummary } from './routing';
 import type { RulesFileInput } from './rules';
 import type { TrainConfig } from './trainer';
 
@@ -52,9 +54,8 @@ export interface GuaranteesJob {
   skipStationary?: boolean;
 }
 
-export interface RecruitJob {
+export interface BlockRecruitJob {
   kind: 'recruit';
-  /** Only block recruitment exists so far; model recruitment (LoRA specialists) is to come. */
   level: 'block';
   checkpoint: string;
   /** Path of the checkpoint the recruited model is written to. */
@@ -64,7 +65,38 @@ export interface RecruitJob {
   options: Partial<RecruitmentOptions>;
 }
 
-export type EngineJob = TrainJob | EvaluateJob | InspectJob | GuaranteesJob | RecruitJob;
+export interface ModelRecruitJob {
+  kind: 'recruit';
+  level: 'model';
+  /** The parent: a generalist checkpoint written by "localist train". */
+  checkpoint: string;
+  /** Folder for the specialists' checkpoints, the model set file, the records and the routing log. */
+  outputFolder: string;
+  options: Partial<ModelRecruitmentOptions>;
+  /** Workers that run the tasks side by side (default 1). */
+  workers: number;
+  /**
+   * Every task's measurement. The host sets this for the last stage, which
+   * decides, writes the accepted specialists and checks routing.
+   */
+  measurements?: TaskMeasurement[];
+}
+
+export type RecruitJob = BlockRecruitJob | ModelRecruitJob;
+
+/** Routes documents to the models of a model set. */
+export interface RouteJob {
+  kind: 'route';
+  /** Model set file (models.json) written by "localist recruit --level model". */
+  modelSet: string;
+  documents: { id: string; text: string; domain: string | null }[];
+  /** JSON Lines file that each decision is appended to, or null. */
+  logPath: string | null;
+  /** Tokens of an unlabelled document's prefix that are scored (default 64). */
+  prefixTokens?: number;
+}
+
+export type EngineJob = TrainJob | EvaluateJob | InspectJob | GuaranteesJob | RecruitJob | RouteJob;
 
 export interface TrainProgress {
   type: 'progress';
@@ -103,6 +135,17 @@ export interface RecruitProgressMessage {
   candidate: number | null;
   step: number;
   steps: number;
+}
+
+export interface ModelRecruitProgressMessage {
+  type: 'recruit-model-progress';
+  task: RecruitTask;
+  stage: 'training' | 'measuring';
+  done: number;
+  total: number;
+  /** Tasks finished so far, across workers, and all tasks. */
+  tasksDone: number;
+  tasks: number;
 }
 
 export interface RecruitRecordMessage {
@@ -203,7 +246,63 @@ export interface RecruitResult {
   trainingTokens: number;
 }
 
-export type JobResult = TrainResult | EvaluateResult | InspectResult | GuaranteesResult | RecruitResult;
+/** A specialist written by model recruitment. */
+export interface SpecialistFile {
+  domain: string;
+  checkpoint: string;
+  sha256: string;
+}
+
+export interface ModelRecruitResult {
+  kind: 'recruit-models';
+  backend: string;
+  backendSkipped: string[];
+  parent: string;
+  parentSha256: string;
+  outputFolder: string;
+  modelSet: string;
+  recordsPath: string;
+  routingPath: string;
+  /** One record per domain that was trained, in domain order. */
+  records: SpecialistRecord[];
+  /** Domains without a training window, which got no specialist task. */
+  skippedDomains: string[];
+  specialists: SpecialistFile[];
+  /** P_spec. */
+  parameters: number;
+  /** Unlabelled routing of the test documents, per domain. */
+  routing: RoutingSummary[];
+  workers: number;
+  /** Wall-clock seconds of the whole job. */
+  seconds: number;
+}
+
+/** The measurements of the tasks that one worker ran; the host merges them. */
+export interface RecruitTasksResult {
+  kind: 'recruit-tasks';
+  backend: string;
+  backendSkipped: string[];
+  measurements: TaskMeasurement[];
+}
+
+export interface RouteResult {
+  kind: 'route';
+  backend: string;
+  backendSkipped: string[];
+  modelSet: string;
+  decisions: RoutingDecision[];
+  logPath: string | null;
+}
+
+export type JobResult =
+  | TrainResult
+  | EvaluateResult
+  | InspectResult
+  | GuaranteesResult
+  | RecruitResult
+  | ModelRecruitResult
+  | RecruitTasksResult
+  | RouteResult;
 
 /** Error codes of the engine, so callers can tell bad input from failures. */
 export type EngineErrorCode = 'invalid-input' | 'not-found' | 'invalid-checkpoint' | 'cancelled' | 'failed';
@@ -220,6 +319,7 @@ export type WorkerMessage =
   | GuaranteesProgress
   | RecruitProgressMessage
   | RecruitRecordMessage
+  | ModelRecruitProgressMessage
   | CheckpointSaved
   | LogMessage
   | { type: 'result'; result: JobResult }

@@ -114,6 +114,12 @@ export class LocalistModel {
   readonly config: ModelConfig;
   /** Trainable parameters by stable name; checkpoints store them under these names. */
   readonly params = new Map<string, tf.Variable>();
+  /**
+   * True when only the adapters train, as in a specialist: the dense layers
+   * and the token embedding then skip their weight gradients, which nobody
+   * reads. The forward pass is the same either way.
+   */
+  frozenBase = false;
   private causalMask: tf.Tensor | undefined;
 
   constructor(config: ModelConfig, seed = 1) {
@@ -184,7 +190,12 @@ export class LocalistModel {
 
   /** x @ kernel + bias of the named dense layer, x [N, in] to [N, out]. */
   private dense(x: tf.Tensor, name: string): tf.Tensor {
-    return addBias(matMul(x, this.param(`${name}.kernel`)), this.param(`${name}.bias`));
+    const kernel = this.param(`${name}.kernel`);
+    if (this.frozenBase) {
+      // tf.add computes its bias gradient only on request, and the kernel is a constant here.
+      return tf.add(matMulConstant(x, kernel, tf.transpose(kernel)), this.param(`${name}.bias`));
+    }
+    return addBias(matMul(x, kernel), this.param(`${name}.bias`));
   }
 
   /** The dense layer plus its LoRA adapter x @ down @ up, where the model has one. */
@@ -227,7 +238,8 @@ export class LocalistModel {
     const keysOneHotT = tf.transpose(keysOneHot, [0, 2, 1]); // [B, G, T]
 
     // Embeddings: token + position + block, [B*T, D].
-    let x = embeddingLookup(this.param('tokenEmbedding') as tf.Tensor2D, ids);
+    const tokenEmbedding = this.param('tokenEmbedding') as tf.Tensor2D;
+    let x = this.frozenBase ? tf.gather(tokenEmbedding, ids) : embeddingLookup(tokenEmbedding, ids);
     // Broadcast add instead of tile, which is slow on wasm.
     x = tf.reshape(tf.add(tf.reshape(x, [B, T, D]), this.param('positionEmbedding')), [B * T, D]);
     if (K > 0) {

@@ -1,14 +1,14 @@
 /** The block recruitment job: recruit blocks into a checkpoint's model and save the result. */
 import type { BackendInfo } from './backend';
 import { CancelledError } from './engine-errors';
-import type { RecruitJob, RecruitResult, WorkerMessage } from './jobs';
+import type { BlockRecruitJob, RecruitResult, WorkerMessage } from './jobs';
 import { recruitBlocks } from './recruit-blocks';
 import { watchCancel } from './replicas';
 import { disposeRun, resumeRun, saveRun } from './trainer';
 import type { WorkerInput } from './worker';
 
 export async function runRecruitJob(
-  job: RecruitJob,
+  job: BlockRecruitJob,
   input: WorkerInput,
   control: Int32Array,
   backend: BackendInfo,

@@ -7,7 +7,7 @@
  * 0 arrivals at the barrier, 1 barrier generation, 2 cancel request from the
  * host, 3 stop decision for the current step (0 go on, 1 cancelled, 2 time
  * budget spent), 4 failure flag, 5 the schedule's share of the run done, in
- * billionths.
+ * billionths, 6 the next task of a job whose workers take tasks in turn.
  */
 const ARRIVALS = 0;
 const GENERATION = 1;
@@ -15,6 +15,7 @@ const CANCEL = 2;
 const DECISION = 3;
 const FAILED = 4;
 const PROGRESS = 5;
+const NEXT_TASK = 6;
 const CONTINUE = 0;
 const STOP_CANCELLED = 1;
 const STOP_BUDGET = 2;
@@ -23,7 +24,7 @@ export const CONTROL_WORDS = 8;
 
 export class ReplicaFailedError extends Error {
   constructor() {
-    super('another training replica failed; see its error');
+    super('another engine worker failed; see its error');
     this.name = 'ReplicaFailedError';
   }
 }
@@ -42,6 +43,16 @@ export function watchCancel(control: Int32Array, controller: AbortController): (
     if (Atomics.load(control, CANCEL)) controller.abort();
   }, 50);
   return () => clearInterval(poll);
+}
+
+/** Returns the index of the next task and advances the shared counter. */
+export function claimTask(control: Int32Array): number {
+  return Atomics.add(control, NEXT_TASK, 1);
+}
+
+/** Whether a worker of the job has failed. */
+export function hasFailed(control: Int32Array): boolean {
+  return Atomics.load(control, FAILED) === 1;
 }
 
 export function markFailed(control: Int32Array): void {

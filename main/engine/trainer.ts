@@ -8,6 +8,7 @@ import { blockTableFromJSON, blockTableToJSON, type BlockTable } from './blocks'
 import { CheckpointError, readCheckpoint, writeCheckpoint, type CheckpointContents, type TensorRecord } from './checkpoint';
 import { buildLocalisation, prepareData, ruleMaskBuilder, type DataSpec, type PreparedData } from './data';
 import {
+  adapterParameterNames,
   DEFAULT_MODEL_CONFIG,
   DEFAULT_OBJECTIVE,
   LocalistModel,
@@ -106,6 +107,11 @@ export interface RunState {
   buildMasks: RuleMaskBuilder;
   model: LocalistModel;
   optimizer: AdamW;
+  /**
+   * Names of the parameters that train, or absent for all of them. A
+   * specialist trains only its adapters.
+   */
+  trainable?: readonly string[];
   /** Steps already taken. */
   step: number;
   tokensSeen: number;
@@ -194,7 +200,8 @@ export function computeGradients(
   }
   const shard = { share: mine.length / config.batchSize, ruleRows };
   const lambda = lambdaForStep(config, run.step);
-  const variables = [...model.params.values()];
+  const names = run.trainable ?? [...model.params.keys()];
+  const variables = names.map((name) => model.param(name));
   let crossEntropyTensor: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const result = model.forward(batch.inputs, { dial: { lambda, kappa: config.kappa } });
@@ -207,7 +214,9 @@ export function computeGradients(
   value.dispose();
   crossEntropyTensor?.dispose();
   const byName: Record<string, tf.Tensor> = {};
-  for (const [name, variable] of model.params) byName[name] = grads[variable.name];
+  names.forEach((name, index) => {
+    byName[name] = grads[variables[index].name];
+  });
   // With replicas, `loss` is this replica's share of the batch objective and
   // `crossEntropy` its own mean; the caller sums shares across replicas.
   return { report: { step: run.step, loss, crossEntropy: crossEntropy * shard.share, lambda }, grads: byName };
@@ -379,7 +388,11 @@ export async function resumeRun(path: string, steps?: number): Promise<RunState>
   const config = { ...loaded.config, steps: steps ?? loaded.config.steps };
   validateTrainConfig(config);
   const data = await prepareData(config.data, loaded.tokenizer);
-  const optimizer = new AdamW({ ...config.optimizer, totalSteps: config.steps }, loaded.model.params);
+  // A specialist trains only its adapters, so its optimizer holds only theirs.
+  const trainable = loaded.modelConfig.adapters ? adapterParameterNames(loaded.modelConfig) : undefined;
+  if (trainable) loaded.model.frozenBase = true;
+  const trained = trainable ? new Map(trainable.map((name) => [name, loaded.model.param(name)])) : loaded.model.params;
+  const optimizer = new AdamW({ ...config.optimizer, totalSteps: config.steps }, trained);
   const moments = new Map<string, tf.Variable>();
   for (const [name, { m, v }] of optimizer.moments) {
     moments.set(`${name}#m`, m);
@@ -403,6 +416,7 @@ export async function resumeRun(path: string, steps?: number): Promise<RunState>
     buildMasks: ruleMaskBuilder(loaded.compiled),
     model: loaded.model,
     optimizer,
+    trainable,
     step: position.step,
     tokensSeen: position.tokensSeen,
     elapsedSeconds: position.elapsedSeconds,

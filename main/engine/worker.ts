@@ -11,6 +11,7 @@ import type { EngineJob, JobResult, WorkerMessage } from './jobs';
 import { runEvaluateJob, runGuaranteesJob, runInspectJob } from './inference-jobs';
 import { markFailed } from './replicas';
 import { runRecruitJob } from './recruit-job';
+import { finishModelRecruitment, runModelRecruitTasks, runRouteJob } from './recruit-model-job';
 import { runTrainJob } from './train-job';
 
 export interface WorkerInput {
@@ -39,7 +40,12 @@ function dispatch(input: WorkerInput, control: Int32Array, backend: BackendInfo)
     case 'guarantees':
       return runGuaranteesJob(job, control, backend, post);
     case 'recruit':
-      return runRecruitJob(job, input, control, backend, post);
+      if (job.level === 'block') return runRecruitJob(job, input, control, backend, post);
+      return job.measurements
+        ? finishModelRecruitment(job, input, control, backend, post)
+        : runModelRecruitTasks(job, input, control, backend, post);
+    case 'route':
+      return runRouteJob(job, backend);
   }
 }
 
