@@ -390,10 +390,64 @@ describe('localist recruit', () => {
     expect(existsSync(out)).toBe(true);
   });
 
-  it('model level is reported as not available', async () => {
-    const output = await runCli(['recruit', checkpoint, '--level', 'model']);
+  it('model level trains a specialist per domain, decides, and writes a model set that route reads', async () => {
+    const out = join(dir, 'specialists');
+    const output = await runCli(
+      ['recruit', checkpoint, '--level', 'model', '--steps', '3', '--workers', '2', '--batch-size', '2', '--sample-tokens', '64', '--held-out-tokens', '32', '--out', out, '--json'],
+      { timeoutMs: 120_000 },
+    );
+    expect(output.code, output.stderr).toBe(0);
+    const result = JSON.parse(output.stdout);
+    expect(result.kind).toBe('recruit-models');
+    expect(result.workers).toBe(2);
+    expect(result.records.map((record: { domain: string }) => record.domain)).toEqual(['fiction', 'news']);
+    for (const record of result.records) {
+      // About 1,500 training tokens per domain cannot pay for 128 parameters: (128 / 2) ln N_d is over 400 nats.
+      expect(record.cost).toBeCloseTo(64 * Math.log(record.trainingTokens), 6);
+      expect(record.decision).toBe('rejected: cost');
+      expect(record.config.stepsPerSpecialist).toBe(3);
+    }
+    const records = (await readFile(join(out, 'records.jsonl'), 'utf8')).trim().split('\n');
+    expect(records.map((line) => JSON.parse(line).domain)).toEqual(['fiction', 'news']);
+    const modelSet = JSON.parse(await readFile(join(out, 'models.json'), 'utf8'));
+    expect(modelSet.parent.domain).toBeNull();
+    expect(modelSet.specialists).toEqual([]);
+    const routing = (await readFile(join(out, 'routing.jsonl'), 'utf8')).trim().split('\n');
+    expect(routing.length).toBe(result.routing.reduce((total: number, summary: { documents: number }) => total + summary.documents, 0));
+    expect(JSON.parse(routing[0]).model).toBe('parent');
+
+    const text = await runCli(['route', join(out, 'models.json'), corpus]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('label has no specialist');
+    const unlabelled = await runCli(['route', join(out, 'models.json'), corpus, '--unlabelled', '--json']);
+    expect(unlabelled.code, unlabelled.stderr).toBe(0);
+    const routed = JSON.parse(unlabelled.stdout);
+    expect(routed.decisions).toHaveLength(10);
+    expect(routed.decisions[0]).toMatchObject({ label: null, model: 'parent', reason: 'lowest prefix NLL', prefixTokens: 64 });
+
+    const again = await runCli(['recruit', checkpoint, '--level', 'model', '--out', out]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already holds a model set');
+  });
+
+  it('model level refuses options of the block level, and the reverse', async () => {
+    const model = await runCli(['recruit', checkpoint, '--level', 'model', '--clusters', '3']);
+    expect(model.code).toBe(2);
+    expect(model.stderr).toContain('--clusters applies to --level block only');
+    const block = await runCli(['recruit', checkpoint, '--rank', '3']);
+    expect(block.code).toBe(2);
+    expect(block.stderr).toContain('--rank applies to --level model only');
+    const domains = await runCli(['recruit', checkpoint, '--level', 'model', '--domains', 'sports', '--out', join(dir, 'no-sports')]);
+    expect(domains.code).toBe(2);
+    expect(domains.stderr).toContain('domain "sports" is not in corpus');
+  });
+
+  it('route names a broken model set', async () => {
+    const broken = join(dir, 'broken-models.json');
+    await writeFile(broken, JSON.stringify({ version: 1, prefixTokens: 64, parent: { id: 'parent', domain: 'news', checkpoint, sha256: 'f'.repeat(64) }, specialists: [] }));
+    const output = await runCli(['route', broken, corpus]);
     expect(output.code).toBe(2);
-    expect(output.stderr).toContain('--level model is not available yet');
+    expect(output.stderr).toContain('invalid parent.domain');
   });
 });
 

@@ -40,8 +40,12 @@ const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/guarantees')).guaranteesCommand,
   },
   recruit: {
-    summary: 'recruit semantic blocks that pay for themselves in nats of likelihood',
+    summary: 'recruit semantic blocks, or specialist models per domain, that pay for themselves in nats',
     load: async () => (await import('./commands/recruit')).recruitCommand,
+  },
+  route: {
+    summary: 'send documents to the parent or a specialist of a model set, by label or by prefix NLL',
+    load: async () => (await import('./commands/route')).routeCommand,
   },
   demo: {
     summary: 'train on Brown with the demo blocks and rules, then evaluate and sweep',

@@ -14,8 +14,13 @@ import type {
   InspectJob,
   InspectResult,
   JobResult,
-  RecruitJob,
+  BlockRecruitJob,
+  ModelRecruitJob,
+  ModelRecruitProgressMessage,
+  ModelRecruitResult,
   RecruitResult,
+  RouteJob,
+  RouteResult,
   TrainJob,
   TrainResult,
   WorkerMessage,
@@ -72,8 +77,46 @@ export interface RunOptions {
   label?: string;
 }
 
-function handleMessage(message: WorkerMessage, reporter: ProgressReporter, label: string): void {
+/** Share of the training stage in a recruitment task; measuring takes the rest. */
+const TRAINING_SHARE = 0.8;
+
+/**
+ * Folds the progress of tasks that several workers run side by side into
+ * one bar: the share of all tasks done, and what each worker is doing.
+ */
+class TaskProgress {
+  private readonly shares = new Map<string, number>();
+  private readonly activity = new Map<string, string>();
+
+  update(message: ModelRecruitProgressMessage, reporter: ProgressReporter, label: string): void {
+    const key = message.task.kind === 'baseline' ? 'baseline' : message.task.domain;
+    const stageShare = message.total > 0 ? message.done / message.total : 1;
+    const share = message.stage === 'training' ? TRAINING_SHARE * stageShare : TRAINING_SHARE + (1 - TRAINING_SHARE) * stageShare;
+    this.shares.set(key, share);
+    if (share >= 1) this.activity.delete(key);
+    else this.activity.set(key, `${key} ${message.stage} ${message.done}/${message.total}`);
+    let sum = 0;
+    let done = 0;
+    for (const value of this.shares.values()) {
+      sum += value;
+      if (value >= 1) done += 1;
+    }
+    reporter.update({
+      label,
+      done: Math.min(done, message.tasks),
+      total: message.tasks,
+      unit: 'tasks',
+      share: Math.min(1, sum / message.tasks),
+      details: [...this.activity.values()],
+    });
+  }
+}
+
+function handleMessage(message: WorkerMessage, reporter: ProgressReporter, label: string, tasks: TaskProgress): void {
   switch (message.type) {
+    case 'recruit-model-progress':
+      tasks.update(message, reporter, label);
+      break;
     case 'progress':
       reporter.update({
         label,
@@ -132,10 +175,11 @@ function handleMessage(message: WorkerMessage, reporter: ProgressReporter, label
 }
 
 async function runWithProgress(job: EngineJob, options: RunOptions, label: string): Promise<JobResult> {
+  const tasks = new TaskProgress();
   try {
     return await runJob(job, {
       signal: options.signal,
-      onMessage: (message) => handleMessage(message, options.reporter, label),
+      onMessage: (message) => handleMessage(message, options.reporter, label, tasks),
     });
   } finally {
     options.reporter.finish();
@@ -162,9 +206,19 @@ export async function runGuaranteesJob(job: GuaranteesJob, options: RunOptions):
   return expectKind(result, 'guarantees');
 }
 
-export async function runRecruitJob(job: RecruitJob, options: RunOptions): Promise<RecruitResult> {
+export async function runRecruitJob(job: BlockRecruitJob, options: RunOptions): Promise<RecruitResult> {
   const result = await runWithProgress(job, options, options.label ?? 'recruit');
   return expectKind(result, 'recruit');
+}
+
+export async function runModelRecruitJob(job: ModelRecruitJob, options: RunOptions): Promise<ModelRecruitResult> {
+  const result = await runWithProgress(job, options, options.label ?? 'recruit models');
+  return expectKind(result, 'recruit-models');
+}
+
+export async function runRouteJob(job: RouteJob, options: RunOptions): Promise<RouteResult> {
+  const result = await runWithProgress(job, options, options.label ?? 'route');
+  return expectKind(result, 'route');
 }
 
 function expectKind<K extends JobResult['kind']>(result: JobResult, kind: K): Extract<JobResult, { kind: K }> {

@@ -20,27 +20,49 @@ import {
 } from '../options';
 import { displayPath, prepareOutputPath } from '../paths';
 import { InterruptHandler, print, printJson, runRecruitJob } from '../session';
+import { MODEL_ONLY_OPTIONS, runModelRecruitment } from './recruit-models';
 
 const spec: CommandSpec = {
   name: 'recruit',
   description: [
-    'Recruits semantic blocks into the model of a checkpoint. Each round clusters frequent',
-    'background words by their embeddings, trains the three most costly clusters as candidate',
-    'blocks beside an unchanged copy for the same steps, and keeps the best only when its gain',
-    'in training likelihood beats its description length by delta nats and its held-out',
-    'likelihood improves. Every evaluated candidate is appended to a JSON Lines file.',
+    'With --level block (the default), recruits semantic blocks into the model of a checkpoint.',
+    'Each round clusters frequent background words by their embeddings, trains the three most',
+    'costly clusters as candidate blocks beside an unchanged copy for the same steps, and keeps',
+    'the best only when its gain in training likelihood beats its description length by delta',
+    'nats and its held-out likelihood improves. Every evaluated candidate is appended to a JSON',
+    'Lines file.',
+    '',
+    'With --level model, trains a specialist per domain of the corpus: the parent plus LoRA',
+    'adapters on the query and value projections. A specialist is kept when its gain on its',
+    'domain beats (P_spec / 2) ln N_d + delta nats against a baseline with adapters of the same',
+    'shape trained as long on the whole corpus, and its held-out likelihood improves. Writes the',
+    'kept specialists, models.json (the model set for "localist route"), records.jsonl and the',
+    'routing of the test documents (routing.jsonl) to the --out folder.',
   ],
   positionals: [{ name: 'CHECKPOINT', description: 'checkpoint file (.localist) written by "localist train"' }],
   options: {
-    level: { type: 'string', value: 'block|model', description: 'what to recruit; only block is available so far', defaultText: 'block' },
-    out: { type: 'string', value: 'PATH', description: 'checkpoint to write the recruited model to', defaultText: 'CHECKPOINT with .recruited before .localist' },
-    records: { type: 'string', value: 'PATH', description: 'JSON Lines file of candidate records, appended to', defaultText: 'the output path with .records.jsonl' },
+    level: { type: 'string', value: 'block|model', description: 'what to recruit: blocks within the model, or specialist models', defaultText: 'block' },
+    out: {
+      type: 'string',
+      value: 'PATH',
+      description: 'block: checkpoint to write the recruited model to; model: new or empty folder for the model set',
+      defaultText: 'CHECKPOINT with .recruited.localist, or .specialists/ for --level model',
+    },
+    records: { type: 'string', value: 'PATH', description: 'block: JSON Lines file of candidate records, appended to', defaultText: 'the output path with .records.jsonl' },
     steps: { type: 'string', value: 'N', description: 'training steps per candidate and baseline (S)', defaultText: '200' },
     rounds: { type: 'string', value: 'N', description: 'maximum rounds', defaultText: '8' },
     'max-blocks': { type: 'string', value: 'N', description: 'maximum named blocks (K_max)', defaultText: '32' },
     clusters: { type: 'string', value: 'N', description: 'k-means clusters per round (C)', defaultText: '8' },
     'min-count': { type: 'string', value: 'N', description: 'minimum training count of a candidate word (c_min)', defaultText: '20' },
-    delta: { type: 'string', value: 'NATS', description: 'margin a block must clear, in nats', defaultText: '1' },
+    delta: { type: 'string', value: 'NATS', description: 'margin a block or specialist must clear, in nats', defaultText: '1' },
+    workers: { type: 'string', value: 'N', description: 'model: worker threads that train specialists side by side', defaultText: '2 on a machine with 2 or more cores, else 1' },
+    rank: { type: 'string', value: 'N', description: 'model: adapter rank r', defaultText: '2' },
+    'output-bias': { type: 'boolean', description: 'model: give each specialist its own output bias (V more parameters)' },
+    'batch-size': { type: 'string', value: 'N', description: 'model: sequences per adapter training step', defaultText: '16' },
+    'learning-rate': { type: 'string', value: 'RATE', description: 'model: peak learning rate of adapter training', defaultText: '0.003' },
+    domains: { type: 'string', value: 'LIST', description: 'model: domains to consider, separated by commas', defaultText: 'every domain of the corpus' },
+    'sample-tokens': { type: 'string', value: 'N', description: 'model: tokens of each domain\'s training sample E_d', defaultText: '16384' },
+    'held-out-tokens': { type: 'string', value: 'N', description: 'model: validation tokens per domain for the held-out check', defaultText: '8192' },
     json: JSON_OPTION,
     help: HELP_OPTION,
   },
@@ -98,8 +120,9 @@ async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const levelText = stringValue(values, 'level');
   const level = levelText === undefined ? 'block' : parseChoice('level', levelText, ['block', 'model'] as const);
-  if (level === 'model') {
-    throw new UsageError('--level model is not available yet: specialist models are still to come; use --level block');
+  if (level === 'model') return runModelRecruitment(values, positionals[0]);
+  for (const name of MODEL_ONLY_OPTIONS) {
+    if (values[name] !== undefined) throw new UsageError(`--${name} applies to --level model only; drop it, or add --level model`);
   }
   const checkpoint = resolve(positionals[0]);
   const outText = stringValue(values, 'out');
