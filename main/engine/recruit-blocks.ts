@@ -439,6 +439,10 @@ export async function recruitBlocks(
   options: Partial<RecruitmentOptions> = {},
   callbacks: RecruitmentCallbacks = {},
 ): Promise<RecruitmentResult> {
+  if (run.modelConfig.adapters) {
+    // Training a block into a specialist would move the parent weights that it shares.
+    throw new RangeError('this checkpoint is a specialist, whose parent weights are frozen; recruit blocks in its parent, then recruit specialists again');
+  }
   const settings = resolveOptions(run, options);
   const { signal } = callbacks;
   const S = settings.stepsPerCandidate;

@@ -15,7 +15,9 @@ import { runJob } from './host';
 import type { ModelRecruitJob, ModelRecruitResult, RouteResult } from './jobs';
 import { readModelSet } from './model-set';
 import { createRandom } from './random';
+import { recruitBlocks } from './recruit-blocks';
 import { specialistFileName } from './recruit-model-job';
+import { planModelRecruitment } from './recruit-models';
 import { createRun, defaultTrainConfig, disposeRun, loadModel, resumeRun, saveRun, trainStep } from './trainer';
 
 const WORDS = Array.from({ length: 40 }, (_, i) => `w${i}`);
@@ -119,6 +121,9 @@ describe('model recruitment job', () => {
     trainStep(resumed);
     expect(Array.from(resumed.model.param('output.kernel').dataSync())).toEqual(before);
     expect(Array.from(resumed.model.param('layer0.value.adapterUp').dataSync())).not.toEqual(adapterBefore);
+    // A specialist recruits neither blocks nor specialists of its own.
+    await expect(recruitBlocks(resumed)).rejects.toThrow(/is a specialist, whose parent weights are frozen/);
+    expect(() => planModelRecruitment(resumed)).toThrow(/is a specialist; recruit specialists from the generalist/);
     disposeRun(resumed);
 
     const data = await prepareData({ ...parent.config.data, domain: 'large' });
@@ -162,7 +167,7 @@ describe('model recruitment job', () => {
     expect(readFileSync(logPath, 'utf8').trim().split('\n')).toHaveLength(3);
   });
 
-  test('refuses a model set whose specialist changed on disk', async () => {
+  test('rejects a changed specialist checkpoint', async () => {
     const copy = join(folder, 'tampered');
     mkdirSync(copy);
     const set = JSON.parse(readFileSync(result.modelSet, 'utf8'));

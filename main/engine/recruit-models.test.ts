@@ -318,7 +318,7 @@ describe('planning', () => {
 });
 
 describe('a corpus without domains', () => {
-  test('is refused with the fix', async () => {
+  test('is rejected with the fix', async () => {
     const corpus = join(folder, 'flat');
     writeDomain(corpus, null, 20, ascending, 7);
     const run = await createRun(tinyConfig(corpus), { version: 1, blocks: [] }, { version: 1, rules: [] });

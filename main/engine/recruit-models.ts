@@ -1,26 +1,25 @@
 /**
- * Model recruitment across domains (MODEL.md section 10). For every domain
- * d of the corpus, a specialist S_d (the parent plus LoRA adapters) trains
- * its adapters for S steps on d's training split. It is kept iff
+ * Model recruitment across domains. For every domain d of the corpus, a
+ * specialist S_d (the parent plus LoRA adapters) trains its adapters for S
+ * steps on d's training split. It is kept iff
  *
  *     N_d * (mean NLL on E_d of the baseline - of S_d) > (P_spec / 2) ln N_d + delta
  *
  * and its held-out NLL on d is lower than the baseline's. N_d counts d's
  * training tokens and E_d is a fixed sample of them.
  *
- * NOTE: MODEL.md names as baseline the parent trained for the same steps on
- * d's data. Trained in full, that model changes every parent weight, far
- * more than the P_spec it is compared with, and it is no model the project
- * keeps. Here the baseline is the parent plus adapters of the same shape,
- * trained for the same S steps on the same number of batches, drawn from the
- * whole training split. It has the same parameters and the same extra
- * training; only the data differ. So a specialist must earn its gain from
- * its domain, and a corpus with a single domain trains it on exactly the
- * baseline's batches. The baseline is the same for every domain, so it
- * trains once.
+ * NOTE: the baseline is not the parent fine-tuned in full on d's data for
+ * the same steps. That model changes every parent weight, far more than the
+ * P_spec it would be compared with, and no project keeps it. Here the
+ * baseline is the parent plus adapters of the same shape, trained for the
+ * same S steps on batches of the whole training split. It has the same
+ * parameters and the same extra training, and only the data differ, so a
+ * specialist must earn its gain from its domain. On a corpus with one
+ * domain the specialist trains on exactly the baseline's batches. The
+ * baseline does not depend on d, so it trains once.
  *
  * Work splits into tasks (the baseline, and one specialist per domain) that
- * separate workers can run; `decideSpecialists` then decides from their
+ * separate workers can run. `decideSpecialists` then decides from their
  * measurements alone.
  */
 import * as tf from '@tensorflow/tfjs';

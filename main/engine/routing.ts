@@ -1,9 +1,8 @@
 /**
- * Routing of documents between a generalist and its specialists (MODEL.md
- * section 10). A labelled document
- * goes to its domain's specialist if there is one, else to the parent. An
- * unlabelled one goes to the model with the lowest NLL on its first 64
- * tokens.
+ * Routing of documents between a generalist and its specialists. A labelled
+ * document goes to its domain's specialist if there is one, else to the
+ * parent. An unlabelled one goes to the model with the lowest NLL on its
+ * first 64 tokens.
  */
 import { appendFile } from 'node:fs/promises';
 import { DEFAULT_PREFIX_TOKENS } from './model-set';

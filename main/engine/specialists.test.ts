@@ -68,7 +68,7 @@ describe('specialistModel', () => {
     specialist.dispose();
   });
 
-  test('refuses a parent that is already a specialist', () => {
+  test('rejects a specialist as parent', () => {
     const parent = parentModel();
     const specialist = specialistModel(parent, adapters, 7);
     expect(() => specialistModel(specialist, adapters, 8)).toThrow(/already a specialist/);

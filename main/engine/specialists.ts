@@ -1,5 +1,5 @@
 /**
- * Specialist models (MODEL.md section 10): a parent model plus LoRA adapters
+ * Specialist models: a parent model plus LoRA adapters
  * of rank r on the query and value projections of every layer, and
  * optionally its own output bias. Only the adapters train; the parent's
  * weights stay as they are, so a specialist adds exactly P_spec parameters.

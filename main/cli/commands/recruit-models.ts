@@ -95,7 +95,7 @@ export function renderModelRecruit(result: ModelRecruitResult): string {
 
 /**
  * Resolves the output folder, creates it and checks that it can take files.
- * Refuses a folder that already holds a model set, which would be replaced.
+ * Rejects a folder that already contains a model set, which would be replaced.
  */
 async function prepareOutputFolder(path: string, label: string): Promise<string> {
   const folder = resolve(path);
