@@ -18,22 +18,31 @@ export interface RunJobOptions {
   onMessage?: (message: WorkerMessage) => void;
 }
 
-function workerEntry(): { url: URL; typescript: boolean } {
-  const compiled = new URL('./worker.js', import.meta.url);
+function workerEntry(name: string): { url: URL; typescript: boolean } {
+  const compiled = new URL(`./${name}.js`, import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return { url: compiled, typescript: false };
-  return { url: new URL('./worker.ts', import.meta.url), typescript: true };
+  return { url: new URL(`./${name}.ts`, import.meta.url), typescript: true };
 }
 
-function startWorker(input: WorkerInput): Worker {
-  const entry = workerEntry();
-  if (!entry.typescript) return new Worker(entry.url, { workerData: input });
+/**
+ * Starts a worker thread on the engine module `name` (such as "worker" or
+ * "session-worker"), from its compiled `.js` file next to this module when
+ * there is one, else from its TypeScript source.
+ */
+export function startEngineWorker(name: string, workerData: unknown): Worker {
+  const entry = workerEntry(name);
+  if (!entry.typescript) return new Worker(entry.url, { workerData });
   // Running from TypeScript sources (CLI through tsx, tests): register the
   // tsx loader inside the worker before importing the entry. tsx is resolved
   // here because an eval'd worker resolves bare names from the working folder.
   const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(
     pathToFileURL(fileURLToPath(entry.url)).href,
   )}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: input });
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+function startWorker(input: WorkerInput): Worker {
+  return startEngineWorker('worker', input);
 }
 
 /**
@@ -44,11 +53,13 @@ function startWorker(input: WorkerInput): Worker {
 export async function runJob(job: EngineJob, options: RunJobOptions = {}): Promise<JobResult> {
   if (job.kind === 'recruit' && job.level === 'model' && !job.measurements) {
     // Workers take the tasks in turn; one more worker then decides and writes.
+    const started = performance.now();
     const workers = Math.max(1, Math.floor(job.workers));
     const shards = await runWorkers(job, workers, options);
     const measurements = shards.flatMap((shard) => (shard.kind === 'recruit-tasks' ? shard.measurements : []));
     const [final] = await runWorkers({ ...job, measurements }, 1, options);
-    return final;
+    // The last stage knows only its own time; the result reports the whole job's.
+    return final.kind === 'recruit-models' ? { ...final, seconds: (performance.now() - started) / 1000 } : final;
   }
   const replicas = job.kind === 'train' ? Math.max(1, Math.floor(job.replicas)) : 1;
   const [result] = await runWorkers(job, replicas, options);

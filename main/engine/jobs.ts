@@ -2,6 +2,7 @@
  * Messages between the engine host and its worker threads. Every job reports
  * progress and can be cancelled; errors cross as plain data.
  */
+import type { InspectRequest, InspectResponse } from '../../common/api';
 import type { BlocksFileInput } from './blocks';
 import type { EvaluationMetrics } from './evaluate';
 import type { GuaranteeReport } from './guarantee-report';
@@ -273,7 +274,7 @@ export interface ModelRecruitResult {
   /** Unlabelled routing of the test documents, per domain. */
   routing: RoutingSummary[];
   workers: number;
-  /** Wall-clock seconds of the whole job. */
+  /** Wall-clock seconds of the whole job, from the start of its first worker. */
   seconds: number;
 }
 
@@ -335,3 +336,33 @@ export class EngineError extends Error {
     this.details = data.details;
   }
 }
+
+/** Operations of the persistent engine session's worker, keyed by message type. */
+export interface SessionOperations {
+  /** Backend the worker runs on, and one line per faster backend it skipped. */
+  backend: { request: Record<string, never>; response: { name: string; skipped: string[] } };
+  /** Runs the inspector with the checkpoint's model, loaded once and kept while the file is unchanged. */
+  inspect: { request: { checkpoint: string; request: InspectRequest }; response: InspectResponse };
+  /** Counters of the worker's model cache, for tests and diagnostics. */
+  statistics: { request: Record<string, never>; response: SessionStatistics };
+}
+
+export type SessionOperationName = keyof SessionOperations;
+
+/** Counters of the session worker since it started. */
+export interface SessionStatistics {
+  /** Checkpoints read and turned into a model. */
+  modelLoads: number;
+  /** Checkpoint files hashed because their size, time stamps or inode changed. */
+  checkpointHashes: number;
+  /** Checkpoint paths whose model is loaded now. */
+  cachedModels: string[];
+}
+
+/** Message from the session host to its worker; `id` ties the reply to it. */
+export type SessionRequest = {
+  [Name in SessionOperationName]: { id: number; type: Name } & SessionOperations[Name]['request'];
+}[SessionOperationName];
+
+/** Reply of the session worker to the request with the same `id`. */
+export type SessionReply = { id: number; ok: true; value: SessionOperations[SessionOperationName]['response'] } | { id: number; ok: false; error: EngineErrorData };
