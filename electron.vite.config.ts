@@ -35,7 +35,19 @@ export default defineConfig({
       // Packages stay in node_modules and are loaded at run time, as Node loads them.
       externalizeDeps: true,
       rolldownOptions: {
-        input: { index: resolve(projectRoot, 'main/index.ts') },
+        input: {
+          index: resolve(projectRoot, 'main/index.ts'),
+          // Engine worker threads, which main/engine/host.ts starts from
+          // `./<name>.js` beside the module that starts them.
+          worker: resolve(projectRoot, 'main/engine/worker.ts'),
+          'session-worker': resolve(projectRoot, 'main/engine/session-worker.ts'),
+        },
+        // Entries and shared chunks sit side by side in out/main/, two
+        // folders below the project root as main/engine/ is, so that the
+        // engine's `new URL('./worker.js', import.meta.url)` and
+        // `new URL('../../resources/...', import.meta.url)` resolve alike
+        // in the sources and in the build.
+        output: { entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },
     },
   },

@@ -3,15 +3,43 @@ import { isRendererUrl, rendererEntryUrl } from './renderer-origin';
 
 describe('rendererEntryUrl', () => {
   it('uses the development server when given', () => {
-    expect(rendererEntryUrl('http://localhost:5173', '/app/out/renderer/index.html')).toBe('http://localhost:5173/');
+    expect(rendererEntryUrl('http://localhost:5173')).toBe('http://localhost:5173/');
   });
 
-  it('falls back to the built file', () => {
-    expect(rendererEntryUrl(undefined, '/app/out/renderer/index.html')).toBe('file:///app/out/renderer/index.html');
+  it('falls back to the app protocol', () => {
+    expect(rendererEntryUrl(undefined)).toBe('app://workbench/index.html');
   });
 
   it('treats an empty server URL as absent', () => {
-    expect(rendererEntryUrl('', '/app/out/renderer/index.html')).toBe('file:///app/out/renderer/index.html');
+    expect(rendererEntryUrl('')).toBe('app://workbench/index.html');
+  });
+});
+
+describe('isRendererUrl with the app protocol', () => {
+  const entry = 'app://workbench/index.html';
+
+  it('accepts the entry page with a hash', () => {
+    expect(isRendererUrl('app://workbench/index.html#/projects', entry)).toBe(true);
+  });
+
+  it('accepts another path of the app host', () => {
+    expect(isRendererUrl('app://workbench/assets/index.js', entry)).toBe(true);
+  });
+
+  it('rejects another app host', () => {
+    expect(isRendererUrl('app://other/index.html', entry)).toBe(false);
+  });
+
+  it('rejects a local file', () => {
+    expect(isRendererUrl('file:///home/user/Downloads/page.html', entry)).toBe(false);
+  });
+
+  it('rejects a web page', () => {
+    expect(isRendererUrl('http://evil.example/index.html', entry)).toBe(false);
+  });
+
+  it('rejects an empty URL', () => {
+    expect(isRendererUrl('', entry)).toBe(false);
   });
 });
 

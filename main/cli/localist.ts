@@ -47,6 +47,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'send documents to the parent or a specialist of a model set, by label or by prefix NLL',
     load: async () => (await import('./commands/route')).routeCommand,
   },
+  serve: {
+    summary: 'serve the workbench on 127.0.0.1 for a browser, with a token printed in its address',
+    load: async () => (await import('./commands/serve')).serveCommand,
+  },
   demo: {
     summary: 'train on Brown with the demo blocks and rules, then evaluate and sweep',
     load: async () => (await import('./commands/demo')).demoCommand,
