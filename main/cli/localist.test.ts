@@ -427,7 +427,7 @@ describe('localist recruit', () => {
 
     const again = await runCli(['recruit', checkpoint, '--level', 'model', '--out', out]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain('already holds a model set');
+    expect(again.stderr).toContain('already contains a model set');
   });
 
   it('model level refuses options of the block level, and the reverse', async () => {
@@ -440,11 +440,22 @@ describe('localist recruit', () => {
     const domains = await runCli(['recruit', checkpoint, '--level', 'model', '--domains', 'sports', '--out', join(dir, 'no-sports')]);
     expect(domains.code).toBe(2);
     expect(domains.stderr).toContain('domain "sports" is not in corpus');
+    // A failed run removes the output folder it created.
+    expect(existsSync(join(dir, 'no-sports'))).toBe(false);
+    const rate = await runCli(['recruit', checkpoint, '--level', 'model', '--learning-rate', '0', '--out', join(dir, 'no-rate')]);
+    expect(rate.code).toBe(2);
+    expect(rate.stderr).toContain('--learning-rate "0" is invalid; use a number > 0');
+    expect(existsSync(join(dir, 'no-rate'))).toBe(false);
+    await mkdir(join(dir, 'busy'));
+    await writeFile(join(dir, 'busy', 'notes.txt'), 'mine');
+    const busy = await runCli(['recruit', checkpoint, '--level', 'model', '--out', join(dir, 'busy')]);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain('is not empty (notes.txt)');
   });
 
   it('route names a broken model set', async () => {
     const broken = join(dir, 'broken-models.json');
-    await writeFile(broken, JSON.stringify({ version: 1, prefixTokens: 64, parent: { id: 'parent', domain: 'news', checkpoint, sha256: 'f'.repeat(64) }, specialists: [] }));
+    await writeFile(broken, JSON.stringify({ version: 1, prefixTokens: 64, domains: ['news', 'fiction'], parent: { id: 'parent', domain: 'news', checkpoint, sha256: 'f'.repeat(64) }, specialists: [] }));
     const output = await runCli(['route', broken, corpus]);
     expect(output.code).toBe(2);
     expect(output.stderr).toContain('invalid parent.domain');

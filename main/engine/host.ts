@@ -4,6 +4,7 @@
  * Electron's main process all run jobs through `runJob`.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EngineError, type EngineJob, type JobResult, type WorkerMessage } from './jobs';
@@ -54,10 +55,11 @@ export async function runJob(job: EngineJob, options: RunJobOptions = {}): Promi
   if (job.kind === 'recruit' && job.level === 'model' && !job.measurements) {
     // Workers take the tasks in turn; one more worker then decides and writes.
     const started = performance.now();
-    const workers = Math.max(1, Math.floor(job.workers));
-    const shards = await runWorkers(job, workers, options);
+    // More workers than cores only add memory, because each loads the parent.
+    const workers = Math.min(availableParallelism(), Math.max(1, Math.floor(job.workers)));
+    const shards = await runWorkers({ ...job, workers }, workers, options);
     const measurements = shards.flatMap((shard) => (shard.kind === 'recruit-tasks' ? shard.measurements : []));
-    const [final] = await runWorkers({ ...job, measurements }, 1, options);
+    const [final] = await runWorkers({ ...job, workers, measurements }, 1, options);
     // The last stage knows only its own time; the result reports the whole job's.
     return final.kind === 'recruit-models' ? { ...final, seconds: (performance.now() - started) / 1000 } : final;
   }

@@ -268,6 +268,8 @@ export interface ModelRecruitResult {
   records: SpecialistRecord[];
   /** Domains without a training window, which got no specialist task. */
   skippedDomains: string[];
+  /** Training tokens a domain needs for one window: the context length plus 1. */
+  minimumDomainTokens: number;
   specialists: SpecialistFile[];
   /** P_spec. */
   parameters: number;

@@ -25,6 +25,8 @@ export interface ModelSet {
   specialists: ModelSetEntry[];
   /** Tokens of the prefix that routes an unlabelled document. */
   prefixTokens: number;
+  /** Domains of the parent's corpus that recruitment considered; a document label must be one of them. */
+  domains: string[];
 }
 
 export class ModelSetError extends Error {
@@ -80,6 +82,9 @@ export async function readModelSet(path: string): Promise<ModelSet> {
     const checkpoint = item.checkpoint as string;
     return { id: item.id as string, domain: item.domain as string | null, checkpoint: isAbsolute(checkpoint) ? checkpoint : resolve(folder, checkpoint), sha256: item.sha256 as string };
   };
+  if (!Array.isArray(set.domains) || set.domains.some((domain) => typeof domain !== 'string')) {
+    fail('domains', 'list the domain names of the parent\'s corpus as strings');
+  }
   const parent = entry(set.parent, 'parent');
   if (parent.domain !== null) fail('parent.domain', 'the parent serves every domain, so its domain must be null');
   if (!Array.isArray(set.specialists)) return fail('specialists', 'list the specialists, or [] for none');
@@ -90,5 +95,8 @@ export async function readModelSet(path: string): Promise<ModelSet> {
     if (seen.has(specialist.domain as string)) fail(`specialists[${index}].domain "${specialist.domain}"`, 'keep one specialist per domain');
     seen.add(specialist.domain as string);
   });
-  return { version: MODEL_SET_VERSION, parent, specialists, prefixTokens: set.prefixTokens as number };
+  const ids = [parent, ...specialists].map((model) => model.id);
+  const repeatedId = ids.find((id, index) => ids.indexOf(id) !== index);
+  if (repeatedId !== undefined) fail(`id "${repeatedId}"`, 'give each model its own id');
+  return { version: MODEL_SET_VERSION, parent, specialists, prefixTokens: set.prefixTokens as number, domains: [...(set.domains as string[])] };
 }

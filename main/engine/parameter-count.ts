@@ -19,7 +19,11 @@ export function adapterParameterCount(config: Pick<ModelConfig, 'layers' | 'widt
 export async function parameterCountFor(job: TrainJob): Promise<number> {
   if ('resume' in job.start) {
     const { contents } = await readCheckpoint(job.start.resume);
-    return contents.weights.reduce((total, record) => total + record.data.length, 0);
+    // A specialist trains only its adapters, so only they are counted.
+    const model = (contents.config as { model?: ModelConfig } | null)?.model;
+    // The host reads this without TensorFlow.js, so adapter names are matched here rather than listed by the model.
+    const trained = (name: string) => !model?.adapters || /\.adapter(Down|Up|Bias)$/.test(name);
+    return contents.weights.reduce((total, record) => total + (trained(record.name) ? record.data.length : 0), 0);
   }
   // The vocabulary size depends on the corpus, so it is not known yet: size
   // for the cap, which bounds it.

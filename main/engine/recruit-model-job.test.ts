@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initBackend } from './backend';
 import { prepareData } from './data';
 import { runJob } from './host';
-import type { ModelRecruitJob, ModelRecruitResult, RouteResult } from './jobs';
+import type { ModelRecruitJob, ModelRecruitResult, RouteResult, TrainResult } from './jobs';
 import { readModelSet } from './model-set';
 import { createRandom } from './random';
 import { recruitBlocks } from './recruit-blocks';
@@ -130,6 +130,19 @@ describe('model recruitment job', () => {
     expect(data.streams.test.length).toBeGreaterThan(0);
   });
 
+  test('resumes a specialist on two replicas', async () => {
+    const path = join(folder, 'set', specialistFileName('large'));
+    const resumedPath = join(folder, 'resumed-large.localist');
+    const trained = (await runJob({ kind: 'train', start: { resume: path, steps: 204 }, checkpointPath: resumedPath, replicas: 2 })) as TrainResult;
+    expect(trained.steps).toBe(204);
+    const before = await loadModel(path);
+    const after = await loadModel(resumedPath);
+    expect(Array.from(after.model.param('output.kernel').dataSync())).toEqual(Array.from(before.model.param('output.kernel').dataSync()));
+    expect(Array.from(after.model.param('layer0.query.adapterUp').dataSync())).not.toEqual(Array.from(before.model.param('layer0.query.adapterUp').dataSync()));
+    before.model.dispose();
+    after.model.dispose();
+  });
+
   test('writes records, a model set and a routing log that agree with the result', async () => {
     const records = readFileSync(result.recordsPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(records.map((record) => record.domain)).toEqual(['large', 'tiny']);
@@ -176,8 +189,34 @@ describe('model recruitment job', () => {
     set.specialists[0].checkpoint = join(folder, 'set', 'large.localist');
     writeFileSync(join(copy, 'models.json'), JSON.stringify(set));
     await expect(runJob({ kind: 'route', modelSet: join(copy, 'models.json'), documents: [], logPath: null })).rejects.toThrow(
-      /has SHA-256 [0-9a-f]{64}, not 0{64} as model set .* records; restore it or recruit again/,
+      /model "specialist:large" of model set ".*": checkpoint ".*" has SHA-256 [0-9a-f]{64}, not 0{64} as the model set records; restore the files recruitment wrote/,
     );
+  });
+
+  test('rejects a model set whose members do not fit together', async () => {
+    const set = JSON.parse(readFileSync(result.modelSet, 'utf8'));
+    const specialistPath = join(folder, 'set', 'large.localist');
+    const variants: [string, (copy: typeof set) => void, RegExp][] = [
+      ['specialist as parent', (copy) => Object.assign(copy.parent, { checkpoint: specialistPath, sha256: copy.specialists[0].sha256 }), /is a specialist, not a generalist parent/],
+      ['parent as specialist', (copy) => Object.assign(copy.specialists[0], { checkpoint: parentPath, sha256: result.parentSha256 }), /has no adapters, so it is not a specialist/],
+      ['wrong domain', (copy) => Object.assign(copy.specialists[0], { domain: 'tiny' }), /was trained on domain "large", not "tiny"/],
+      ['repeated id', (copy) => Object.assign(copy.specialists[0], { id: 'parent' }), /invalid id "parent"; give each model its own id/],
+    ];
+    for (const [name, change, message] of variants) {
+      const copy = JSON.parse(JSON.stringify(set));
+      copy.parent.checkpoint = parentPath;
+      copy.specialists[0].checkpoint = specialistPath;
+      change(copy);
+      const path = join(folder, `variant-${name.replace(/ /g, '-')}.json`);
+      writeFileSync(path, JSON.stringify(copy));
+      await expect(runJob({ kind: 'route', modelSet: path, documents: [], logPath: null }), name).rejects.toThrow(message);
+    }
+  });
+
+  test('rejects a label that is not a domain of the set', async () => {
+    const routing = runJob({ kind: 'route', modelSet: result.modelSet, documents: [{ id: 'typo', text: 'w1 w2', domain: 'larg' }], logPath: null });
+    await expect(routing).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(routing).rejects.toThrow(/domain label "larg", which is not a domain of model set .*\("large", "tiny"\)/);
   });
 
   test('cancel stops the workers and writes nothing', async () => {

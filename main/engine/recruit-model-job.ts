@@ -5,6 +5,7 @@
  * specialists and the model set, and routes the test documents with their
  * labels hidden.
  */
+import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendInfo } from './backend';
@@ -14,16 +15,28 @@ import { CancelledError } from './engine-errors';
 import type { ModelRecruitJob, ModelRecruitResult, RecruitTasksResult, RouteJob, RouteResult, SpecialistFile, WorkerMessage } from './jobs';
 import { decideSpecialists, planModelRecruitment, runRecruitTask, taskRun, type RecruitTask } from './recruit-models';
 import { claimTask, hasFailed, ReplicaFailedError, watchCancel } from './replicas';
-import { readModelSet, writeModelSet, type ModelSetEntry } from './model-set';
+import { ModelSetError, readModelSet, writeModelSet, type ModelSetEntry } from './model-set';
 import { appendRoutingLog, routeDocument, summarizeRouting, type RoutedModel, type RoutingDecision } from './routing';
 import { restoreAdapterState } from './specialists';
 import { disposeRun, loadModel, resumeRun, saveRun, type LoadedModel, type RunState } from './trainer';
 import type { WorkerInput } from './worker';
 
-/** File name of a domain's specialist: the domain in lower case, other characters as "-". */
-export function specialistFileName(domain: string): string {
-  const slug = domain.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-  return `${slug || 'domain'}.localist`;
+function fileStem(domain: string): string {
+  return domain.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
+ * File name of a domain's specialist: the domain in lower case, with other
+ * characters as "-". Where two of `domains` give the same stem, or a domain
+ * gives none, the first 8 hex digits of the domain's SHA-256 follow it, so
+ * every domain gets its own file.
+ */
+export function specialistFileName(domain: string, domains: readonly string[] = [domain]): string {
+  const stem = fileStem(domain);
+  const shared = domains.some((other) => other !== domain && fileStem(other) === stem);
+  if (stem && !shared) return `${stem}.localist`;
+  const hash = createHash('sha256').update(domain).digest('hex').slice(0, 8);
+  return `${stem || 'domain'}-${hash}.localist`;
 }
 
 function taskLabel(task: RecruitTask): string {
@@ -94,11 +107,18 @@ export async function finishModelRecruitment(
     const recordsPath = join(job.outputFolder, 'records.jsonl');
     const routingPath = join(job.outputFolder, 'routing.jsonl');
     const modelSetPath = join(job.outputFolder, 'models.json');
-    await writeFile(recordsPath, records.map((record) => `${JSON.stringify(record)}\n`).join(''), 'utf8');
+    // Domains too small for one context window get a line too, so the records list every domain considered.
+    const minimumTokens = parent.config.model.contextLength + 1;
+    const skipped = plan.domains
+      .filter((domain) => domain.sampleTokens === 0)
+      .map((domain) => ({ domain: domain.domain, trainingTokens: domain.trainingTokens, decision: 'skipped: too little text', minimumTokens }));
+    const lines = [...records, ...skipped].map((record) => `${JSON.stringify(record)}\n`);
+    await writeFile(recordsPath, lines.join(''), 'utf8');
     written.push(recordsPath);
 
     const files: SpecialistFile[] = [];
     const entries: ModelSetEntry[] = [];
+    const acceptedDomains = records.filter((record) => record.decision === 'accepted').map((record) => record.domain);
     for (const record of records) {
       if (record.decision !== 'accepted') continue;
       const task: RecruitTask = { kind: 'specialist', domain: record.domain };
@@ -108,7 +128,7 @@ export async function finishModelRecruitment(
       specialists.push(state);
       restoreAdapterState(state, trained.adapters);
       state.step = plan.settings.stepsPerSpecialist;
-      const path = join(job.outputFolder, specialistFileName(record.domain));
+      const path = join(job.outputFolder, specialistFileName(record.domain, acceptedDomains));
       const summary = await saveRun(state, path, backend.name, input.appVersion, { recruitment: record });
       written.push(path);
       files.push({ domain: record.domain, checkpoint: summary.path, sha256: summary.sha256 });
@@ -121,6 +141,7 @@ export async function finishModelRecruitment(
       parent: { id: 'parent', domain: null, checkpoint: job.checkpoint, sha256: parentSha256 },
       specialists: entries,
       prefixTokens: 64,
+      domains: plan.domains.map((domain) => domain.domain),
     });
     written.push(modelSetPath);
 
@@ -155,6 +176,7 @@ export async function finishModelRecruitment(
       routingPath,
       records,
       skippedDomains: plan.domains.filter((domain) => !trainedDomains.has(domain.domain)).map((domain) => domain.domain),
+      minimumDomainTokens: minimumTokens,
       specialists: files,
       parameters: plan.parameters,
       routing,
@@ -177,20 +199,52 @@ function scorerOf(loaded: LoadedModel) {
   return { config: loaded.config, modelConfig: loaded.modelConfig, blockTable: loaded.blockTable, buildMasks: ruleMaskBuilder(loaded.compiled), model: loaded.model };
 }
 
+async function loadSetMember(modelSetPath: string, entry: ModelSetEntry): Promise<LoadedModel> {
+  try {
+    return await loadModel(entry.checkpoint);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ModelSetError(`model "${entry.id}" of model set "${modelSetPath}" could not be loaded: ${reason}`);
+  }
+}
+
+/** Checks that a loaded checkpoint is the model its entry describes: same file, same role, same vocabulary as the parent. */
+function checkSetMember(modelSetPath: string, entry: ModelSetEntry, model: LoadedModel, parent: LoadedModel): void {
+  const fail = (problem: string): never => {
+    throw new ModelSetError(`model "${entry.id}" of model set "${modelSetPath}": ${problem}; restore the files recruitment wrote, or recruit again`);
+  };
+  if (model.sha256 !== entry.sha256) fail(`checkpoint "${entry.checkpoint}" has SHA-256 ${model.sha256}, not ${entry.sha256} as the model set records`);
+  if (entry.domain === null) {
+    if (model.modelConfig.adapters) fail(`checkpoint "${entry.checkpoint}" is a specialist, not a generalist parent`);
+    return;
+  }
+  if (!model.modelConfig.adapters) fail(`checkpoint "${entry.checkpoint}" has no adapters, so it is not a specialist`);
+  if (model.config.data.domain !== entry.domain) {
+    fail(`checkpoint "${entry.checkpoint}" was trained on domain "${model.config.data.domain ?? 'none'}", not "${entry.domain}"`);
+  }
+  if (JSON.stringify(model.tokenizer.toJSON()) !== JSON.stringify(parent.tokenizer.toJSON())) {
+    fail(`checkpoint "${entry.checkpoint}" has another vocabulary than the parent, so it was not recruited from it`);
+  }
+}
+
 /** Routes documents to the models of a model set. */
 export async function runRouteJob(job: RouteJob, backend: BackendInfo): Promise<RouteResult> {
   const set = await readModelSet(job.modelSet);
   const loaded: LoadedModel[] = [];
   try {
-    const models: RoutedModel[] = [];
-    for (const entry of [set.parent, ...set.specialists]) {
-      const model = await loadModel(entry.checkpoint);
-      loaded.push(model);
-      if (model.sha256 !== entry.sha256) {
-        throw new Error(
-          `checkpoint "${entry.checkpoint}" of model "${entry.id}" has SHA-256 ${model.sha256}, not ${entry.sha256} as model set "${job.modelSet}" records; restore it or recruit again`,
+    for (const document of job.documents) {
+      if (document.domain !== null && !set.domains.includes(document.domain)) {
+        throw new RangeError(
+          `document "${document.id}" has domain label "${document.domain}", which is not a domain of model set "${job.modelSet}" ` +
+            `(${set.domains.map((domain) => `"${domain}"`).join(', ')}); fix the label, or route it unlabelled`,
         );
       }
+    }
+    const models: RoutedModel[] = [];
+    for (const entry of [set.parent, ...set.specialists]) {
+      const model = await loadSetMember(job.modelSet, entry);
+      loaded.push(model);
+      checkSetMember(job.modelSet, entry, model, loaded[0]);
       models.push({ id: entry.id, domain: entry.domain, scorer: scorerOf(model) });
     }
     const parent = loaded[0];

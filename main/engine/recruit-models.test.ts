@@ -17,6 +17,7 @@ import {
   type ModelRecruitmentResult,
   type TaskMeasurement,
 } from './recruit-models';
+import { specialistFileName } from './recruit-model-job';
 import { routeDocument, type RoutedModel } from './routing';
 import { restoreAdapterState } from './specialists';
 import { createRun, defaultTrainConfig, disposeRun, trainStep, type RunState, type TrainConfig } from './trainer';
@@ -300,6 +301,7 @@ describe('planning', () => {
     expect(() => planModelRecruitment(run, { rank: 0 })).toThrow(/adapter rank 0 is invalid/);
     expect(() => planModelRecruitment(run, { learningRate: -1 })).toThrow(/learning rate -1 is invalid/);
     expect(() => planModelRecruitment(run, { evaluationLambdas: [1.5] })).toThrow(/evaluation lambdas \[1.5\] are invalid/);
+    expect(() => planModelRecruitment(run, { domains: ['news', 'news'] })).toThrow(/domain "news" is listed twice/);
   });
 
   test('cancels between steps without leaking tensors', async () => {
@@ -314,6 +316,16 @@ describe('planning', () => {
     });
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('specialistFileName', () => {
+  test('gives colliding domains their own files', () => {
+    expect(specialistFileName('News')).toBe('news.localist');
+    const names = ['Money', 'money', 'a b', 'a-b', '法律', '医学'].map((domain, _, all) => specialistFileName(domain, all));
+    expect(new Set(names).size).toBe(names.length);
+    expect(names[0]).toMatch(/^money-[0-9a-f]{8}\.localist$/);
+    expect(names[4]).toMatch(/^domain-[0-9a-f]{8}\.localist$/);
   });
 });
 

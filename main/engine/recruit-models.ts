@@ -230,6 +230,8 @@ export function planModelRecruitment(run: RunState, options: Partial<ModelRecrui
     );
   }
   const chosen = settings.domains ?? available;
+  const repeated = chosen.find((domain, index) => chosen.indexOf(domain) !== index);
+  if (repeated !== undefined) throw new RangeError(`domain "${repeated}" is listed twice; list each domain once`);
   for (const domain of chosen) {
     if (!available.includes(domain)) {
       throw new RangeError(`domain "${domain}" is not in corpus "${run.config.data.corpus}"; its domains are ${available.map((name) => `"${name}"`).join(', ')}`);
@@ -245,6 +247,11 @@ export function planModelRecruitment(run: RunState, options: Partial<ModelRecrui
     }
     const { sample, heldOut } = domainWindows(data, T, settings);
     domains.push({ domain, trainingTokens: data.streams.train.length, sampleTokens: sample.tokens, heldOutTokens: heldOut?.tokens ?? 0 });
+  }
+  if (domains.every((plan) => plan.sampleTokens === 0)) {
+    throw new RangeError(
+      `no domain of corpus "${run.config.data.corpus}" has ${T + 1} training tokens, one context window; add documents to the domains or train with a shorter context`,
+    );
   }
   const adapters: AdapterConfig = { rank: settings.rank, outputBias: settings.outputBias };
   const parameters = adapterParameterCount({ ...run.modelConfig, adapters });

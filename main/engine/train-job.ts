@@ -36,10 +36,11 @@ function flatten(grads: Record<string, tf.Tensor>, names: string[], size: number
   return flat;
 }
 
-function unflatten(flat: Float32Array, run: RunState): Record<string, tf.Tensor> {
+function unflatten(flat: Float32Array, run: RunState, names: string[]): Record<string, tf.Tensor> {
   const grads: Record<string, tf.Tensor> = {};
   let offset = 0;
-  for (const [name, variable] of run.model.params) {
+  for (const name of names) {
+    const variable = run.model.param(name);
     grads[name] = tf.tensor(flat.subarray(offset, offset + variable.size), variable.shape);
     offset += variable.size;
   }
@@ -71,8 +72,9 @@ export async function runTrainJob(
       : await createRun(job.start.config, job.start.blocks, job.start.rules);
   const replicas = Math.max(1, job.replicas);
   const isLeader = input.replica === 0;
-  const names = [...run.model.params.keys()];
-  const parameterCount = run.model.parameterCount;
+  // A specialist trains only its adapters, so only their gradients are shared.
+  const names = [...(run.trainable ?? run.model.params.keys())];
+  const parameterCount = names.reduce((total, name) => total + run.model.param(name).size, 0);
   const control = new Int32Array(input.control);
   if (replicas > 1 && !input.gradients) throw new Error('data-parallel training needs a shared gradient buffer');
   const group = new ReplicaGroup(
@@ -134,7 +136,7 @@ export async function runTrainJob(
         local[parameterCount + 1] = report.crossEntropy;
         const sum = group.allReduceSum(local);
         tf.dispose(Object.values(grads));
-        averaged = unflatten(sum, run);
+        averaged = unflatten(sum, run, names);
         report.loss = sum[parameterCount];
         report.crossEntropy = sum[parameterCount + 1];
       }

@@ -3,7 +3,7 @@
  * the parent's corpus, keeps those that pay for themselves in nats, and
  * writes them with a model set file (models.json) that `localist route` reads.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelRecruitResult } from '../../engine/jobs';
 import type { ModelRecruitmentOptions, SpecialistRecord } from '../../engine/recruit-models';
@@ -22,7 +22,7 @@ function signed(value: number, digits: number): string {
   return `${value >= 0 ? '+' : ''}${formatFixed(value, digits)}`;
 }
 
-/** One row per trained domain: size, gain, cost, held-out change, decision. */
+/** Renders one row per trained domain: size, gain, cost, held-out change and decision. */
 export function renderSpecialistRecords(records: SpecialistRecord[]): string {
   if (records.length === 0) return 'No domain had enough text to train a specialist.';
   const columns: Column[] = [
@@ -78,7 +78,9 @@ export function renderModelRecruit(result: ModelRecruitResult): string {
     ...result.backendSkipped.map((reason) => `  skipped: ${reason}`),
     '',
     renderSpecialistRecords(result.records),
-    ...(result.skippedDomains.length > 0 ? ['', `Too little training text for one window: ${result.skippedDomains.join(', ')}`] : []),
+    ...(result.skippedDomains.length > 0
+      ? ['', `Too little training text for one context window (${result.minimumDomainTokens} tokens), so no specialist was trained: ${result.skippedDomains.join(', ')}`]
+      : []),
     '',
     earned.length === 0
       ? 'No domain earned a specialist; every domain stays with the parent.'
@@ -95,22 +97,35 @@ export function renderModelRecruit(result: ModelRecruitResult): string {
 
 /**
  * Resolves the output folder, creates it and checks that it can take files.
- * Rejects a folder that already contains a model set, which would be replaced.
+ * Rejects a file path and a folder with anything in it, because recruitment
+ * writes files of fixed names there. Returns whether this call created it.
  */
-async function prepareOutputFolder(path: string, label: string): Promise<string> {
+async function prepareOutputFolder(path: string, label: string): Promise<{ folder: string; created: boolean }> {
   const folder = resolve(path);
-  if (existsSync(folder) && !statSync(folder).isDirectory()) {
+  const existed = existsSync(folder);
+  if (existed && !statSync(folder).isDirectory()) {
     throw new UsageError(`${label} is a file, not a folder; pass --out with a folder path`);
   }
-  if (existsSync(join(folder, 'models.json'))) {
-    throw new UsageError(`${label} already holds a model set (models.json); pass --out with a new folder, or move that one away first`);
+  if (existed) {
+    const entries = readdirSync(folder);
+    if (entries.includes('models.json')) {
+      throw new UsageError(`${label} already contains a model set (models.json); pass --out with a new folder, or move that one away first`);
+    }
+    if (entries.length > 0) {
+      throw new UsageError(`${label} is not empty (${entries.slice(0, 3).join(', ')}); pass --out with a new or empty folder`);
+    }
   }
   await prepareOutputPath(join(folder, 'models.json'), { label, fix: 'pass --out with a folder you can write to' });
-  const stale = readdirSync(folder).filter((name) => name.endsWith('.localist'));
-  if (stale.length > 0) {
-    throw new UsageError(`${label} already holds checkpoints (${stale.slice(0, 3).join(', ')}); pass --out with a new or empty folder`);
+  return { folder, created: !existed };
+}
+
+/** Removes an output folder that this run created, if nothing was written into it. */
+function removeIfEmpty(folder: string): void {
+  try {
+    if (readdirSync(folder).length === 0) rmdirSync(folder);
+  } catch {
+    // The folder is gone or cannot be read; there is nothing to clean up.
   }
-  return folder;
 }
 
 function integerOption(values: OptionValues, name: string, example: number): number | undefined {
@@ -119,9 +134,9 @@ function integerOption(values: OptionValues, name: string, example: number): num
 }
 
 function modelOptions(values: OptionValues): Partial<ModelRecruitmentOptions> {
-  const real = (name: string, min: number, example: string) => {
+  const real = (name: string, min: number, example: string, minExclusive = false) => {
     const text = stringValue(values, name);
-    return text === undefined ? undefined : parseReal(name, text, { min, example });
+    return text === undefined ? undefined : parseReal(name, text, { min, example, minExclusive });
   };
   const domainsText = stringValue(values, 'domains');
   const domains = domainsText?.split(',').map((domain) => domain.trim()).filter((domain) => domain.length > 0);
@@ -131,7 +146,7 @@ function modelOptions(values: OptionValues): Partial<ModelRecruitmentOptions> {
     rank: integerOption(values, 'rank', 2),
     outputBias: values['output-bias'] === true ? true : undefined,
     batchSize: integerOption(values, 'batch-size', 16),
-    learningRate: real('learning-rate', Number.MIN_VALUE, '0.003'),
+    learningRate: real('learning-rate', 0, '0.003', true),
     sampleTokens: integerOption(values, 'sample-tokens', 16384),
     heldOutTokens: integerOption(values, 'held-out-tokens', 8192),
     delta: real('delta', 0, '1'),
@@ -144,18 +159,26 @@ export async function runModelRecruitment(values: OptionValues, checkpointText: 
   for (const name of BLOCK_ONLY_OPTIONS) {
     if (values[name] !== undefined) throw new UsageError(`--${name} applies to --level block only; drop it, or use --level block`);
   }
+  // Options are checked before the output folder is created, so a typo leaves nothing behind.
+  const options = modelOptions(values);
+  const workers = integerOption(values, 'workers', 2) ?? defaultReplicas();
   const checkpoint = resolve(checkpointText);
+  if (!existsSync(checkpoint)) {
+    throw new UsageError(`checkpoint "${checkpointText}" was not found; pass a checkpoint written by "localist train"`);
+  }
   const outText = stringValue(values, 'out');
   const defaultOut = join(dirname(checkpoint), `${basename(checkpoint).replace(/\.localist$/, '')}.specialists`);
-  const outputFolder = await prepareOutputFolder(outText ?? defaultOut, `--out "${outText ?? defaultOut}"`);
-  const workers = integerOption(values, 'workers', 2) ?? defaultReplicas();
+  const { folder: outputFolder, created } = await prepareOutputFolder(outText ?? defaultOut, `--out "${outText ?? defaultOut}"`);
   const interrupts = new InterruptHandler('cancelling model recruitment; nothing is written and the parent stays as it is');
   let result: ModelRecruitResult;
   try {
     result = await runModelRecruitJob(
-      { kind: 'recruit', level: 'model', checkpoint, outputFolder, options: modelOptions(values), workers },
+      { kind: 'recruit', level: 'model', checkpoint, outputFolder, options, workers },
       { signal: interrupts.signal, reporter: new ProgressReporter(process.stderr, { plainShare: 0.25 }) },
     );
+  } catch (error) {
+    if (created) removeIfEmpty(outputFolder);
+    throw error;
   } finally {
     interrupts.dispose();
   }

@@ -9,7 +9,7 @@ import { loadTextCorpus } from '../../engine/corpus';
 import type { RouteResult } from '../../engine/jobs';
 import { formatFixed, ProgressReporter, renderTable, type Column } from '../format';
 import { HELP_OPTION, JSON_OPTION, parseCommandArgs, parseInteger, stringValue, UsageError, type Command, type CommandSpec } from '../options';
-import { displayPath } from '../paths';
+import { displayPath, prepareOutputPath } from '../paths';
 import { InterruptHandler, print, printJson, runRouteJob } from '../session';
 
 const spec: CommandSpec = {
@@ -18,7 +18,7 @@ const spec: CommandSpec = {
     'Routes the documents of PATH to the models of a model set. A document in a subfolder of PATH',
     'carries that subfolder as its domain label and goes to the domain\'s specialist, or to the',
     'parent when the domain has none. An unlabelled document goes to the model with the lowest',
-    'NLL on its first 64 tokens, and the table shows each model\'s NLL.',
+    'NLL on its first tokens (--prefix-tokens, 64 by default), and the table shows each model\'s NLL.',
   ],
   positionals: [
     { name: 'MODELSET', description: 'models.json written by "localist recruit --level model"' },
@@ -65,6 +65,8 @@ async function run(argv: string[]): Promise<number> {
   const prefixText = stringValue(values, 'prefix-tokens');
   const prefixTokens = prefixText === undefined ? undefined : parseInteger('prefix-tokens', prefixText, 1, 64);
   const logText = stringValue(values, 'log');
+  // The log path is checked before any model loads, so a typo does not cost the whole run.
+  const logPath = logText === undefined ? null : await prepareOutputPath(logText, { label: `--log "${logText}"`, fix: 'pass --log with a file path in a folder you can write to' });
   const corpus = await loadTextCorpus(resolve(positionals[1]));
   const documents = corpus.documents.map((document) => ({
     id: document.id,
@@ -75,7 +77,7 @@ async function run(argv: string[]): Promise<number> {
   let result: RouteResult;
   try {
     result = await runRouteJob(
-      { kind: 'route', modelSet: resolve(positionals[0]), documents, logPath: logText === undefined ? null : resolve(logText), prefixTokens },
+      { kind: 'route', modelSet: resolve(positionals[0]), documents, logPath, prefixTokens },
       { signal: interrupts.signal, reporter: new ProgressReporter(process.stderr) },
     );
   } finally {
