@@ -1,33 +1,48 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
+import { ErrorMessage } from './ErrorMessage';
+import { ProjectView } from './shell/ProjectView';
+import { StatusBar } from './shell/StatusBar';
+import { useTheme } from './shell/theme';
+import { ThemeToggle } from './shell/ThemeToggle';
+import { useWorkbenchStatus } from './shell/use-workbench-status';
+import { StartView } from './start/StartView';
 
-/** Placeholder page shown until the workbench views exist. */
+/** The workbench window: a header, the start view or the open project, and the status bar. */
 export function App() {
-  const [version, setVersion] = useState<string | null>(null);
+  const { theme, toggleTheme } = useTheme();
+  const { status, error, refresh } = useWorkbenchStatus();
+  const [choosingProject, setChoosingProject] = useState(false);
 
-  useEffect(() => {
-    const api = window.api;
-    if (!api) return;
-    let active = true;
-    api.appVersion().then(
-      (value) => {
-        if (active) setVersion(value);
-      },
-      (error: unknown) => {
-        console.error('window.api.appVersion failed', error);
-      },
-    );
-    return () => {
-      active = false;
-    };
-  }, []);
+  const projectOpened = useCallback(() => {
+    setChoosingProject(false);
+    void refresh();
+  }, [refresh]);
+
+  const project = status?.project ?? null;
+  const showProject = status !== null && project !== null && !choosingProject;
 
   return (
-    <main className="placeholder">
-      <h1>Localist Workbench</h1>
-      <p>
-        The workbench UI is under construction. The command-line tool <code>localist</code> is available.
-      </p>
-      {version !== null && <p className="version">Version {version}</p>}
-    </main>
+    <div className="app-shell">
+      <header className="app-header">
+        <h1>Localist Workbench</h1>
+        <nav className="header-actions" aria-label="Workbench">
+          {project !== null && (
+            <button type="button" onClick={() => setChoosingProject(!choosingProject)}>
+              {choosingProject ? 'Back to project' : 'Projects'}
+            </button>
+          )}
+          <ThemeToggle theme={theme} onToggle={toggleTheme} />
+        </nav>
+      </header>
+
+      <main className="app-main">
+        {error && <ErrorMessage error={error} onDismiss={() => void refresh()} />}
+        {status === null && !error && <p role="status">Connecting to the workbench services…</p>}
+        {status !== null && showProject && <ProjectView status={{ ...status, project }} theme={theme} />}
+        {status !== null && !showProject && <StartView onOpened={projectOpened} />}
+      </main>
+
+      <StatusBar status={status} />
+    </div>
   );
 }

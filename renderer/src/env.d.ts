@@ -8,5 +8,11 @@ declare global {
      * In a plain browser, where no bridge runs, it is undefined.
      */
     readonly api: WorkbenchApi | undefined;
+    /**
+     * Milliseconds from each dial input event to the end of the redraw of
+     * every heatmap that shows the response to it, in order. The dial-latency benchmark and
+     * the end-to-end tests read it.
+     */
+    __dialLatencies?: number[];
   }
 }

@@ -1,0 +1,21 @@
+import type { WorkbenchStatus } from '../../../common/api';
+import { Inspector } from '../inspector/Inspector';
+import { TrainingPanel } from '../training/TrainingPanel';
+import type { Theme } from './theme';
+
+type OpenStatus = WorkbenchStatus & { project: NonNullable<WorkbenchStatus['project']> };
+
+/** View of the open project: the training panel until it has a model, then the inspector. */
+export function ProjectView({ status, theme }: { status: OpenStatus; theme: Theme }) {
+  const { project, model, training } = status;
+  return (
+    <div className="project-view" data-testid="project-view">
+      <h2 className="project-title">
+        {project.name}
+        <span className="project-folder">{project.folder}</span>
+      </h2>
+      {(model === null || training.state === 'running') && <TrainingPanel training={training} />}
+      {model !== null && <Inspector key={model.id} model={model} theme={theme} />}
+    </div>
+  );
+}
