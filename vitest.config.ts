@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{main,preload,common,bench,bin,tools}/**/*.test.ts'],
+    include: ['{main,preload,common,renderer,bench,bin,tools}/**/*.test.ts'],
     // e2e/ contains Playwright tests, which run in a browser under Playwright's own runner.
     exclude: ['**/node_modules/**', 'out/**', 'e2e/**'],
     environment: 'node',
