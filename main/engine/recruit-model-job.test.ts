@@ -107,6 +107,7 @@ describe('model recruitment job', () => {
     const loaded = await loadModel(path);
     expect(loaded.modelConfig.adapters).toEqual({ rank: 2, outputBias: false });
     expect(loaded.config.data.domain).toBe('large');
+    expect(loaded.contents.metrics).toMatchObject({ parent: { checkpoint: parentPath, sha256: result.parentSha256 }, recruitment: { domain: 'large' } });
     const parent = await loadModel(parentPath);
     expect(loaded.model.parameterCount - parent.model.parameterCount).toBe(result.parameters);
     expect(Array.from(loaded.model.param('output.kernel').dataSync())).toEqual(Array.from(parent.model.param('output.kernel').dataSync()));

@@ -129,7 +129,8 @@ export async function finishModelRecruitment(
       restoreAdapterState(state, trained.adapters);
       state.step = plan.settings.stepsPerSpecialist;
       const path = join(job.outputFolder, specialistFileName(record.domain, acceptedDomains));
-      const summary = await saveRun(state, path, backend.name, input.appVersion, { recruitment: record });
+      const metrics = { recruitment: record, parent: { checkpoint: job.checkpoint, sha256: parentSha256 } };
+      const summary = await saveRun(state, path, backend.name, input.appVersion, metrics);
       written.push(path);
       files.push({ domain: record.domain, checkpoint: summary.path, sha256: summary.sha256 });
       entries.push({ id: `specialist:${record.domain}`, domain: record.domain, checkpoint: summary.path, sha256: summary.sha256 });
