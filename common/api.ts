@@ -174,6 +174,10 @@ export interface Events {
   training: TrainingState;
   /** One line for the log panel. */
   log: { level: 'info' | 'warning' | 'error'; message: string; time: string };
+  /** A project was opened or created, by the page or by a menu command. */
+  project: ProjectSummary;
+  /** The user chose a theme outside the page, as with View > Toggle Dark Theme. */
+  theme: { theme: 'light' | 'dark' };
 }
 
 export type EventName = keyof Events;
@@ -182,6 +186,8 @@ export type EventName = keyof Events;
 export const EVENT_CHANNELS: { readonly [Name in EventName]: string } = {
   training: 'localist:event:training',
   log: 'localist:event:log',
+  project: 'localist:event:project',
+  theme: 'localist:event:theme',
 };
 
 export type OperationName = keyof Operations;

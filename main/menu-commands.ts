@@ -79,13 +79,13 @@ export class MenuCommands implements MenuActions {
   }
 
   /**
-   * Switches Electron's theme, which sets the page's `prefers-color-scheme`
-   * and the colours of native dialogs and scroll bars.
-   * TODO: the page keeps the theme it chose itself, because the API
-   * contract has no event that sends the menu's choice to the page.
+   * Switches Electron's theme, which sets the colours of native dialogs and
+   * scroll bars, and sends the choice to the page as a `theme` event.
    */
   toggleDarkTheme(): void {
-    nativeTheme.themeSource = nativeTheme.shouldUseDarkColors ? 'light' : 'dark';
+    const theme = nativeTheme.shouldUseDarkColors ? 'light' : 'dark';
+    nativeTheme.themeSource = theme;
+    this.options.events.emit('theme', { theme });
     this.options.onThemeChanged();
   }
 
@@ -138,15 +138,9 @@ export class MenuCommands implements MenuActions {
     return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
   }
 
-  /**
-   * Reloads the page after a menu command opened a project, so that it reads
-   * the new status.
-   * NOTE: the API contract has no event for a project opened outside the
-   * page, so the page starts over instead of updating in place.
-   */
+  /** Logs a project opened by a menu command; the services' `project` event updates the page. */
   private opened(project: ProjectSummary): void {
     console.info(`menu: opened the project "${project.name}" in ${project.folder}`);
-    this.options.window()?.webContents.reload();
   }
 
   /** Runs a menu command with the window as the parent of its dialogs, and shows its failure in an error box. */

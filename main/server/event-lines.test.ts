@@ -20,6 +20,14 @@ describe('describeTraining', () => {
 });
 
 describe('EventLines', () => {
+  it('writes nothing for project and theme events', () => {
+    const lines: string[] = [];
+    const printer = new EventLines((line) => lines.push(line));
+    printer.handle('theme', { theme: 'dark' });
+    printer.handle('project', { id: 'p', name: 'Demo', folder: '/srv/demo', demo: true, corpus: 'brown', openedAt: '2026-12-05T00:00:00Z' });
+    expect(lines).toEqual([]);
+  });
+
   it('limits progress lines to one per interval', () => {
     const lines: string[] = [];
     let time = 0;

@@ -41,6 +41,8 @@ export class EventLines {
       this.write(`${log.level}: ${log.message}`);
       return;
     }
+    // The opened project is already logged by the services; the theme only concerns pages.
+    if (name !== 'training') return;
     const state = payload as Events['training'];
     const time = this.now();
     const changed = state.state !== this.lastState;

@@ -147,6 +147,8 @@ describe('Workbench without training', () => {
     // Status must not start the engine worker.
     expect(engine.backendCalls).toBe(0);
     expect(events.logs()).toContain(`info: opened project "${demo.name}" in ${demo.folder}`);
+    // Pages follow a project opened elsewhere through this event.
+    expect(events.events.filter((event) => event.name === 'project').map((event) => event.payload)).toEqual([demo]);
   });
 
   it('lists created and opened projects', async () => {

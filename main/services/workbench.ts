@@ -208,7 +208,9 @@ export class Workbench implements ServiceHandlers {
     if (running) {
       if (folder !== null && sameFolder(folder, running.project.folder) && this.project === running.project) {
         running.project.markOpened();
-        return running.project.summary();
+        const summary = running.project.summary();
+        this.events.emit('project', summary);
+        return summary;
       }
       throw new ServiceError(
         'invalid-request',
@@ -227,6 +229,8 @@ export class Workbench implements ServiceHandlers {
     }
     const summary = project.summary();
     this.log('info', `opened project "${summary.name}" in ${summary.folder}`);
+    // Every page follows, also when a menu command or another tab opened the project.
+    this.events.emit('project', summary);
     return summary;
   }
 

@@ -1,4 +1,5 @@
 import { useCallback, useState } from 'react';
+import { useApi } from './api-context';
 import { ErrorMessage } from './ErrorMessage';
 import { ProjectView } from './shell/ProjectView';
 import { StatusBar } from './shell/StatusBar';
@@ -9,7 +10,8 @@ import { StartView } from './start/StartView';
 
 /** The workbench window: a header, the start view or the open project, and the status bar. */
 export function App() {
-  const { theme, toggleTheme } = useTheme();
+  const api = useApi();
+  const { theme, toggleTheme } = useTheme(api.subscribe);
   const { status, error, refresh } = useWorkbenchStatus();
   const [choosingProject, setChoosingProject] = useState(false);
 

@@ -1,4 +1,5 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
+import type { WorkbenchApi } from '../../../common/api';
 
 export type Theme = 'light' | 'dark';
 
@@ -30,20 +31,36 @@ export function applyTheme(theme: Theme): void {
   document.documentElement.dataset.theme = theme;
 }
 
-/** Returns the current theme and a function that switches it and remembers the choice. */
-export function useTheme(): { theme: Theme; toggleTheme: () => void } {
+/** Sets the theme and remembers the choice. */
+function chooseTheme(next: Theme): void {
+  applyTheme(next);
+  try {
+    window.localStorage.setItem(THEME_STORAGE_KEY, next);
+  } catch {
+    // As in readStoredTheme: without storage the choice lasts until the page reloads.
+  }
+}
+
+/**
+ * Returns the current theme and a function that switches it and remembers
+ * the choice. A `theme` event, sent by the desktop app's View menu, sets it too.
+ */
+export function useTheme(subscribe?: WorkbenchApi['subscribe']): { theme: Theme; toggleTheme: () => void } {
   const [theme, setTheme] = useState<Theme>(() => (document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light'));
 
   const toggleTheme = useCallback(() => {
     const next: Theme = theme === 'dark' ? 'light' : 'dark';
-    applyTheme(next);
-    try {
-      window.localStorage.setItem(THEME_STORAGE_KEY, next);
-    } catch {
-      // As in readStoredTheme: without storage the choice lasts until the page reloads.
-    }
+    chooseTheme(next);
     setTheme(next);
   }, [theme]);
+
+  useEffect(() => {
+    if (!subscribe) return undefined;
+    return subscribe('theme', ({ theme: next }) => {
+      chooseTheme(next);
+      setTheme(next);
+    });
+  }, [subscribe]);
 
   return { theme, toggleTheme };
 }

@@ -14,7 +14,7 @@ export interface WorkbenchStatusState {
 
 /**
  * Reads the workbench status and keeps its training state current from
- * `training` events. A training job that ends can leave a new model
+ * `training` events, and reads it again on `project` events. A training job that ends can leave a new model
  * behind, so the whole status is read again when a job finishes, fails or
  * is cancelled.
  */
@@ -35,10 +35,16 @@ export function useWorkbenchStatus(): WorkbenchStatusState {
 
   useEffect(() => {
     void refresh();
-    return api.subscribe('training', (training) => {
+    const stopTraining = api.subscribe('training', (training) => {
       setStatus((current) => (current ? { ...current, training } : current));
       if (training.state !== 'running') void refresh();
     });
+    // A project opened by a menu command or another tab changes the model and the project in the status.
+    const stopProject = api.subscribe('project', () => void refresh());
+    return () => {
+      stopTraining();
+      stopProject();
+    };
   }, [api, refresh]);
 
   return { status, error, refresh };
