@@ -38,6 +38,14 @@ test('quick training opens inspector', async ({ page }) => {
   await page.getByRole('button', { name: 'Quick training' }).click();
   await waitForInspector(page);
   await expect(page.getByTestId('training-panel')).toHaveCount(0);
+
+  // A project with a model can still train again, from the collapsed panel under the inspector.
+  await page.getByText('Train a new model').click();
+  await page.getByRole('button', { name: 'Quick training again' }).click();
+  await expect(page.getByTestId('training-panel')).toBeVisible();
+  await expect(page.getByTestId('retrain-panel')).toHaveCount(0);
+  await waitForInspector(page);
+  await expect(page.getByTestId('retrain-panel')).toBeVisible();
 });
 
 test('inspect error is shown', async ({ page }) => {

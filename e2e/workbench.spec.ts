@@ -115,10 +115,12 @@ test('panes share colour range', async ({ page }) => {
     );
     expect(ranges[0], `${kind} heatmaps share one scale`).toEqual(ranges[1]);
     expect(ranges[0].colorscale).toBe('Viridis');
-    const plotted = [
-      ...(await heatmapValues(page, `heatmap-${kind}-dialled`)),
-      ...(await heatmapValues(page, `heatmap-${kind}-distributed`)),
-    ].flat();
+    // The token scale leaves out the first query row, which can attend only to itself.
+    const rows = async (paneId: string) => {
+      const matrix = await heatmapValues(page, `heatmap-${kind}-${paneId}`);
+      return kind === 'token' ? matrix.slice(1) : matrix;
+    };
+    const plotted = [...(await rows('dialled')), ...(await rows('distributed'))].flat();
     expect(ranges[0].zmax).toBeCloseTo(Math.max(...plotted), 9);
   }
 });

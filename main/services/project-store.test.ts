@@ -85,6 +85,13 @@ describe('ProjectStore create and open', () => {
     expect(readFileSync(join(folder, 'notes.txt'), 'utf8')).toBe('keep me');
   });
 
+  it('rejects a folder under /proc without hanging', () => {
+    // A recursive mkdirSync never returns there on Node 20.20.
+    const folder = '/proc/localist-project-test/inner';
+    const error = errorOf(() => store.createProject({ folder, name: 'Proc', corpus: 'brown' }));
+    expect(error.message).toContain('/proc/localist-project-test');
+  });
+
   it('rejects a folder with a project', () => {
     create('Policy');
     const error = errorOf(() => store.createProject({ folder: join(root, 'policy'), name: 'Again', corpus: 'brown' }));

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ProjectSummary } from '../../common/api';
 import { migrate, openConnection, schemaVersion, type Connection, type DatabaseLabel } from './database';
 import { ServiceError } from './errors';
@@ -66,7 +66,7 @@ export class ProjectStore {
   constructor(options: ProjectStoreOptions = {}) {
     this.dataDir = resolve(options.dataDir ?? defaultDataDir());
     try {
-      mkdirSync(this.dataDir, { recursive: true });
+      createFolderSync(this.dataDir);
     } catch (error) {
       throw new ServiceError(
         'invalid-request',
@@ -131,7 +131,7 @@ export class ProjectStore {
       if (error instanceof ServiceError) throw error;
       throw new ServiceError('internal', `project in "${folder}" could not be created: ${(error as Error).message}`, { folder });
     }
-    mkdirSync(join(folder, CHECKPOINTS_FOLDER), { recursive: true });
+    createFolderSync(join(folder, CHECKPOINTS_FOLDER));
     return this.openProject(folder);
   }
 
@@ -265,7 +265,7 @@ function checkCorpus(value: unknown): string {
 function prepareEmptyFolder(folder: string): boolean {
   if (!existsSync(folder)) {
     try {
-      mkdirSync(folder, { recursive: true });
+      createFolderSync(folder);
     } catch (error) {
       throw new ServiceError(
         'invalid-request',
@@ -294,4 +294,21 @@ function prepareEmptyFolder(folder: string): boolean {
   }
   for (const leftover of CREATION_LEFTOVERS) rmSync(join(folder, leftover), { force: true });
   return false;
+}
+
+/**
+ * Creates a folder and its missing parents one level at a time.
+ * NOTE: on Node 20.20, `mkdirSync(path, { recursive: true })` never returns
+ * for a path under /proc and blocks the whole server, so it is not used.
+ */
+export function createFolderSync(folder: string): void {
+  const missing: string[] = [];
+  let current = folder;
+  while (!existsSync(current)) {
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const path of missing.reverse()) mkdirSync(path);
 }

@@ -6,7 +6,6 @@
  * events. One job runs at a time.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ApiError, TrainingState } from '../../common/api';
@@ -15,6 +14,7 @@ import type { BlocksFileInput } from '../engine/blocks';
 import { CHECKPOINT_EXTENSION } from '../engine/checkpoint';
 import { DEFAULT_DATA_SPEC } from '../engine/data';
 import { runJob } from '../engine/host';
+import { createFolderSync } from './project-store';
 import type { TrainJob, TrainProgress, TrainResult, WorkerMessage } from '../engine/jobs';
 import type { RulesFileInput } from '../engine/rules';
 import { defaultTrainConfig, type TrainConfig } from '../engine/trainer';
@@ -112,7 +112,7 @@ export class Trainer {
     const rules = project.currentFile('rules');
     const config = trainConfigFor(preset, summary.corpus);
     const id = newJobId();
-    mkdirSync(project.checkpointsFolder, { recursive: true });
+    createFolderSync(project.checkpointsFolder);
     const job: TrainJob = {
       kind: 'train',
       start: {

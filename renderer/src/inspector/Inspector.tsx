@@ -97,7 +97,8 @@ export function Inspector({ model, theme }: { model: ModelSummary; theme: Theme 
     if (!inspection) return { token: 1, block: 1 };
     const { dialled, distributed } = inspection.response;
     return {
-      token: sharedMaximum([dialled.tokenAttention, distributed.tokenAttention]),
+      // The first query row can attend only to itself, so its 1 is left out of the scale's top; that cell is drawn at the top colour.
+      token: sharedMaximum([withoutFirstRow(dialled.tokenAttention), withoutFirstRow(distributed.tokenAttention)]),
       block: sharedMaximum([dialled.blockAttention, distributed.blockAttention]),
     };
   }, [inspection]);
@@ -162,4 +163,8 @@ export function Inspector({ model, theme }: { model: ModelSummary; theme: Theme 
       )}
     </div>
   );
+}
+
+function withoutFirstRow(matrix: number[][]): number[][] {
+  return matrix.length > 1 ? matrix.slice(1) : matrix;
 }

@@ -19,11 +19,18 @@ export function TopPredictions({ predictions, testId }: { predictions: TokenProb
               <span className="probability-bar" aria-hidden="true">
                 <span className="probability-fill" style={{ width: `${Math.min(100, probability * 100)}%` }} />
               </span>
-              <span className="probability-value">{(probability * 100).toFixed(1)}%</span>
+              <span className="probability-value">{formatProbability(probability)}</span>
             </td>
           </tr>
         ))}
       </tbody>
     </table>
   );
+}
+
+/** Formats a probability as a percentage with two significant digits below 1%, so a weak model's values do not all read 0.0%. */
+export function formatProbability(probability: number): string {
+  const percent = probability * 100;
+  if (percent >= 1 || percent === 0) return `${percent.toFixed(1)}%`;
+  return `${percent.toPrecision(2)}%`;
 }

@@ -1,11 +1,16 @@
 import type { WorkbenchStatus } from '../../../common/api';
 import { Inspector } from '../inspector/Inspector';
+import { RetrainPanel } from '../training/RetrainPanel';
 import { TrainingPanel } from '../training/TrainingPanel';
 import type { Theme } from './theme';
 
 type OpenStatus = WorkbenchStatus & { project: NonNullable<WorkbenchStatus['project']> };
 
-/** View of the open project: the training panel until it has a model, then the inspector. */
+/**
+ * View of the open project: the training panel until it has a model or
+ * while a run trains, the inspector once it has one, and under it a
+ * collapsed panel to train again.
+ */
 export function ProjectView({ status, theme }: { status: OpenStatus; theme: Theme }) {
   const { project, model, training } = status;
   return (
@@ -16,6 +21,7 @@ export function ProjectView({ status, theme }: { status: OpenStatus; theme: Them
       </h2>
       {(model === null || training.state === 'running') && <TrainingPanel training={training} />}
       {model !== null && <Inspector key={model.id} model={model} theme={theme} />}
+      {model !== null && training.state !== 'running' && <RetrainPanel />}
     </div>
   );
 }

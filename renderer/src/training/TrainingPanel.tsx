@@ -25,7 +25,7 @@ export function TrainingPanel({ training }: { training: TrainingState }) {
         <>
           <p>
             Train a model on the project’s corpus to inspect it. The demo preset trains the default model (2 layers, 4
-            heads, width 128) for about 8 minutes on 2 cores. The quick preset takes a few dozen steps in under a minute:
+            heads, width 128) for about 8 minutes on 2 cores. The quick preset takes 20 steps in under a minute:
             its predictions are poor, but it is enough to try the inspector.
           </p>
           <div className="button-row">
