@@ -98,6 +98,21 @@ test('dial changes dialled pane only', async ({ page }) => {
   expect(maximumDifference(tokenAtZero, distributedAtZero), 'at lambda 0 both panes agree').toBeLessThan(1e-4);
 });
 
+test('empty text marks panes stale', async ({ page }) => {
+  await gotoWorkbench(page);
+  await openDemoProject(page);
+  await waitForInspector(page);
+  await expect(page.getByTestId('stale-note')).toHaveCount(0);
+
+  await page.getByTestId('inspect-text').fill('');
+  await expect(page.getByText('Type a text to run the model on it.')).toBeVisible();
+  await expect(page.getByTestId('stale-note')).toBeVisible();
+
+  await typeText(page, SAMPLE_TEXT);
+  await waitForInspector(page);
+  await expect(page.getByTestId('stale-note')).toHaveCount(0);
+});
+
 test('panes share colour range', async ({ page }) => {
   await gotoWorkbench(page);
   await openDemoProject(page);

@@ -40,7 +40,7 @@ export function App() {
       <main className="app-main">
         {error && <ErrorMessage error={error} onDismiss={() => void refresh()} />}
         {status === null && !error && <p role="status">Connecting to the workbench services…</p>}
-        {status !== null && showProject && <ProjectView status={{ ...status, project }} theme={theme} />}
+        {status !== null && showProject && <ProjectView status={{ ...status, project }} theme={theme} refresh={refresh} />}
         {status !== null && !showProject && <StartView onOpened={projectOpened} />}
       </main>
 

@@ -1,4 +1,4 @@
-import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { AttentionSelection, InspectRequest, ModelSummary } from '../../../common/api';
 import { ErrorMessage } from '../ErrorMessage';
 import { sharedMaximum, type ChartColours } from '../heatmap/heatmap-figure';
@@ -49,7 +49,7 @@ const CHART_COLOURS: { [Name in Theme]: ChartColours } = {
  * the seed, and the model's output side by side at the dial setting and at
  * lambda 0.
  */
-export function Inspector({ model, theme }: { model: ModelSummary; theme: Theme }) {
+export function Inspector({ model, theme, onFirstResult }: { model: ModelSummary; theme: Theme; onFirstResult?: () => void }) {
   const [text, setText] = useState(DEFAULT_TEXT);
   const [lambda, setLambda] = useState(DEFAULT_LAMBDA);
   const [selection, setSelection] = useState<AttentionSelection>({ layer: 'mean', head: 'mean' });
@@ -80,6 +80,11 @@ export function Inspector({ model, theme }: { model: ModelSummary; theme: Theme 
     return inputTime;
   }, []);
   const { inspection, busy: running, error, settledRequest } = useInspection(request, takeDialInputTime);
+  // The first answer starts the engine, whose backend the status bar then shows.
+  const hasResult = inspection !== null;
+  useEffect(() => {
+    if (hasResult) onFirstResult?.();
+  }, [hasResult, onFirstResult]);
   // Busy until the current request has its response and no newer request is due from typing or a moving dial.
   const busy = running || text !== settledText || !dial.settled || (request !== null && settledRequest !== request);
 
@@ -132,9 +137,17 @@ export function Inspector({ model, theme }: { model: ModelSummary; theme: Theme 
       </section>
 
       {error && <ErrorMessage error={error} />}
+      {settledText.trim() === '' && <p role="status">Type a text to run the model on it.</p>}
+      {/* The panes below belong to an earlier text when the latest one failed or is empty; say so rather than pass them off as current. */}
+      {inspection && (error !== null || settledText.trim() === '') && (
+        <p className="stale-note" role="status" data-testid="stale-note">
+          The panes below show the last text the model ran on: “{inspection.request.text.slice(0, 80)}
+          {inspection.request.text.length > 80 ? '…' : ''}”.
+        </p>
+      )}
 
       {inspection && (
-        <div className="panes">
+        <div className={error !== null || settledText.trim() === '' ? 'panes stale' : 'panes'}>
           <InspectPaneView
             paneId="dialled"
             title={`Dialled, λ = ${formatLambda(inspection.request.lambda)}`}

@@ -1,3 +1,4 @@
+import { useCallback } from 'react';
 import type { WorkbenchStatus } from '../../../common/api';
 import { Inspector } from '../inspector/Inspector';
 import { RetrainPanel } from '../training/RetrainPanel';
@@ -11,7 +12,12 @@ type OpenStatus = WorkbenchStatus & { project: NonNullable<WorkbenchStatus['proj
  * while a run trains, the inspector once it has one, and under it a
  * collapsed panel to train again.
  */
-export function ProjectView({ status, theme }: { status: OpenStatus; theme: Theme }) {
+export function ProjectView({ status, theme, refresh }: { status: OpenStatus; theme: Theme; refresh: () => Promise<void> }) {
+  // Until the engine has run, the status has no backend; the inspector's first answer reads it again.
+  const needsBackend = status.backend === null;
+  const onFirstResult = useCallback(() => {
+    if (needsBackend) void refresh();
+  }, [needsBackend, refresh]);
   const { project, model, training } = status;
   return (
     <div className="project-view" data-testid="project-view">
@@ -20,7 +26,7 @@ export function ProjectView({ status, theme }: { status: OpenStatus; theme: Them
         <span className="project-folder">{project.folder}</span>
       </h2>
       {(model === null || training.state === 'running') && <TrainingPanel training={training} />}
-      {model !== null && <Inspector key={model.id} model={model} theme={theme} />}
+      {model !== null && <Inspector key={model.id} model={model} theme={theme} onFirstResult={onFirstResult} />}
       {model !== null && training.state !== 'running' && <RetrainPanel />}
     </div>
   );
