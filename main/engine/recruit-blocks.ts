@@ -299,18 +299,23 @@ function tokenNllTotal(tokenIds: number[], sample: WindowSet, nll: Float32Array,
   return total;
 }
 
+/** Returns `text` in lower-case ASCII letters and digits, with every other run of characters as one "-", for ids and file names. */
+export function slug(text: string): string {
+  return text.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
 /**
  * Returns a block spec for recruited words, given most frequent first. Its
  * id is "recruited-" and the two most frequent words, made unique among
  * `usedIds`, and its name lists the three most frequent words.
  */
 export function recruitedBlockSpec(words: string[], usedIds: Set<string>): BlockSpec {
-  const slug = words
+  const joined = words
     .slice(0, 2)
-    .map((word) => word.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, ''))
+    .map(slug)
     .filter((part) => part.length > 0)
     .join('-');
-  const stem = slug ? `recruited-${slug}` : 'recruited';
+  const stem = joined ? `recruited-${joined}` : 'recruited';
   let id = stem;
   for (let suffix = 2; usedIds.has(id); suffix++) id = `${stem}-${suffix}`;
   return { id, name: words.slice(0, 3).join(', '), tokens: [...words], origin: 'recruited' };

@@ -1,7 +1,7 @@
 /**
  * The model recruitment job. Several workers take tasks (the baseline, then
- * one specialist per domain) from a shared counter and return what they
- * measured; a last stage in one worker decides, writes the accepted
+ * one specialist per domain) from a shared counter and return their
+ * measurements. A last stage in one worker then decides, writes the accepted
  * specialists and the model set, and routes the test documents with their
  * labels hidden.
  */
@@ -13,6 +13,7 @@ import { hashFile } from './checkpoint';
 import { ruleMaskBuilder } from './data';
 import { CancelledError } from './engine-errors';
 import type { ModelRecruitJob, ModelRecruitResult, RecruitTasksResult, RouteJob, RouteResult, SpecialistFile, WorkerMessage } from './jobs';
+import { slug } from './recruit-blocks';
 import { decideSpecialists, planModelRecruitment, runRecruitTask, taskRun, type RecruitTask } from './recruit-models';
 import { claimTask, hasFailed, ReplicaFailedError, watchCancel } from './replicas';
 import { ModelSetError, readModelSet, writeModelSet, type ModelSetEntry } from './model-set';
@@ -21,10 +22,6 @@ import { restoreAdapterState } from './specialists';
 import { disposeRun, loadModel, resumeRun, saveRun, type LoadedModel, type RunState } from './trainer';
 import type { WorkerInput } from './worker';
 
-function fileStem(domain: string): string {
-  return domain.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-}
-
 /**
  * File name of a domain's specialist: the domain in lower case, with other
  * characters as "-". Where two of `domains` give the same stem, or a domain
@@ -32,8 +29,8 @@ function fileStem(domain: string): string {
  * every domain gets its own file.
  */
 export function specialistFileName(domain: string, domains: readonly string[] = [domain]): string {
-  const stem = fileStem(domain);
-  const shared = domains.some((other) => other !== domain && fileStem(other) === stem);
+  const stem = slug(domain);
+  const shared = domains.some((other) => other !== domain && slug(other) === stem);
   if (stem && !shared) return `${stem}.localist`;
   const hash = createHash('sha256').update(domain).digest('hex').slice(0, 8);
   return `${stem || 'domain'}-${hash}.localist`;

@@ -74,7 +74,7 @@ export const DEFAULT_MODEL_RECRUITMENT_OPTIONS: Omit<ModelRecruitmentOptions, 'e
 
 export type ResolvedModelRecruitmentOptions = Omit<ModelRecruitmentOptions, 'domains'> & { evaluationLambdas: number[]; domains?: string[] };
 
-/** One domain as recruitment sees it. */
+/** Sizes of one domain's training text and of its two measurement sets. */
 export interface DomainPlan {
   domain: string;
   /** N_d: tokens of the domain's training split. */
@@ -105,7 +105,7 @@ export interface DomainMeasurement {
   heldOutNll: number | null;
 }
 
-/** What one task measured. */
+/** Measurements of one task. */
 export interface TaskMeasurement {
   task: RecruitTask;
   /** The baseline measures every domain; a specialist measures its own. */
@@ -200,9 +200,22 @@ function resolveOptions(run: RunState, options: Partial<ModelRecruitmentOptions>
   return { ...resolved, evaluationLambdas };
 }
 
-/** Every domain's data: its splits only, with the parent's tokenizer. */
+/** Domain data already encoded, per prepared corpus, because planning, training and measuring all read it. */
+const encodedDomains = new WeakMap<PreparedData, Map<string, PreparedData>>();
+
+/** Returns a domain's splits only, with the parent's tokenizer, encoding them once per prepared corpus. */
 function domainData(run: RunState, domain: string): PreparedData {
-  return restrictToDomain(run.data, domain);
+  let domains = encodedDomains.get(run.data);
+  if (!domains) {
+    domains = new Map();
+    encodedDomains.set(run.data, domains);
+  }
+  let data = domains.get(domain);
+  if (!data) {
+    data = restrictToDomain(run.data, domain);
+    domains.set(domain, data);
+  }
+  return data;
 }
 
 /** E_d and the held-out windows of one domain, drawn the same way by every worker. */
@@ -331,7 +344,7 @@ export function taskRun(parent: RunState, plan: ModelRecruitmentPlan, task: Recr
 
 /**
  * Runs one task: trains its adapters and measures the NLL on E_d and on the
- * held-out windows of the domains it answers for. `parent` is unchanged.
+ * held-out windows of the domains it is responsible for. `parent` is unchanged.
  */
 export async function runRecruitTask(
   parent: RunState,

@@ -128,7 +128,8 @@ function removeIfEmpty(folder: string): void {
   }
 }
 
-function integerOption(values: OptionValues, name: string, example: number): number | undefined {
+/** Parses an optional integer option >= 1, or returns undefined when it is absent. */
+export function integerOption(values: OptionValues, name: string, example: number): number | undefined {
   const text = stringValue(values, name);
   return text === undefined ? undefined : parseInteger(name, text, 1, example);
 }

@@ -11,7 +11,6 @@ import {
   JSON_OPTION,
   parseChoice,
   parseCommandArgs,
-  parseInteger,
   parseReal,
   stringValue,
   UsageError,
@@ -20,7 +19,7 @@ import {
 } from '../options';
 import { displayPath, prepareOutputPath } from '../paths';
 import { InterruptHandler, print, printJson, runRecruitJob } from '../session';
-import { MODEL_ONLY_OPTIONS, runModelRecruitment } from './recruit-models';
+import { integerOption, MODEL_ONLY_OPTIONS, runModelRecruitment } from './recruit-models';
 
 const spec: CommandSpec = {
   name: 'recruit',
@@ -107,11 +106,6 @@ function renderRecruit(result: RecruitResult): string {
     `Checkpoint: ${displayPath(result.checkpoint)} (sha256 ${result.sha256})`,
     `Candidate records: ${displayPath(result.recordsPath)}`,
   ].join('\n');
-}
-
-function integerOption(values: Record<string, string | boolean | undefined>, name: string, example: number): number | undefined {
-  const text = stringValue(values, name);
-  return text === undefined ? undefined : parseInteger(name, text, 1, example);
 }
 
 async function run(argv: string[]): Promise<number> {
