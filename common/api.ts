@@ -57,12 +57,12 @@ export type TrainingState =
   | { state: 'failed'; jobId: string; error: ApiError }
   | { state: 'cancelled'; jobId: string };
 
-/** What the status bar shows. */
+/** Contents of the status bar. */
 export interface WorkbenchStatus {
   version: string;
   /** TensorFlow.js backend the engine runs on, or null before the engine has started. */
   backend: string | null;
-  /** Why faster backends were skipped, one line each. */
+  /** Reasons, one line each, why faster backends were skipped. */
   backendSkipped: string[];
   project: ProjectSummary | null;
   model: ModelSummary | null;
@@ -77,7 +77,7 @@ export interface ReferenceExample {
   pinnedAt: string;
 }
 
-/** Which attention the token-by-token heatmap shows: one layer and head, or their mean. */
+/** Attention selection of the heatmaps: one layer and head, or their mean. */
 export interface AttentionSelection {
   /** Layer index from 0, or "mean" over layers. */
   layer: number | 'mean';
@@ -101,7 +101,7 @@ export interface TokenProbability {
   probability: number;
 }
 
-/** What one model setting does on the text. Entropies are in bits. */
+/** Output of one model setting on the text. Entropies are in bits. */
 export interface InspectPane {
   lambda: number;
   /** Top next-token predictions after the last position, most probable first. */

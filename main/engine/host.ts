@@ -60,7 +60,7 @@ export async function runJob(job: EngineJob, options: RunJobOptions = {}): Promi
     const shards = await runWorkers({ ...job, workers }, workers, options);
     const measurements = shards.flatMap((shard) => (shard.kind === 'recruit-tasks' ? shard.measurements : []));
     const [final] = await runWorkers({ ...job, workers, measurements }, 1, options);
-    // The last stage knows only its own time; the result reports the whole job's.
+    // The last stage measures only its own time, so the result gets the whole job's here.
     return final.kind === 'recruit-models' ? { ...final, seconds: (performance.now() - started) / 1000 } : final;
   }
   const replicas = job.kind === 'train' ? Math.max(1, Math.floor(job.replicas)) : 1;

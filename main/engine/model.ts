@@ -116,8 +116,8 @@ export class LocalistModel {
   readonly params = new Map<string, tf.Variable>();
   /**
    * True when only the adapters train, as in a specialist: the dense layers
-   * and the token embedding then skip their weight gradients, which nobody
-   * reads. The forward pass is the same either way.
+   * and the token embedding then skip their weight gradients, which no
+   * optimizer reads. The forward pass is the same either way.
    */
   frozenBase = false;
   private causalMask: tf.Tensor | undefined;

@@ -44,7 +44,7 @@ function zipf(ranks: number[]): (random: () => number) => string {
 /**
  * Writes documents whose words are drawn independently from a Zipf law over
  * 40 shared words, into `root/domain/`, or into `root` itself for unlabelled
- * text. Domains differ only in which word holds which rank, so a parent
+ * text. Domains differ only in which word has which rank, so a parent
  * trained on the mixture fits a minority domain poorly.
  */
 function writeDomain(root: string, domain: string | null, documents: number, ranks: number[], seed: number): void {
@@ -123,7 +123,7 @@ describe('two domains, one large and different, one tiny', () => {
 
   afterAll(() => disposeRun(run));
 
-  test('recruits a specialist for the large domain only, and gain and cost say why', () => {
+  test('specialist for large domain only', () => {
     expect(result.records.map((record) => record.domain)).toEqual(['large', 'tiny']);
     const [large, tiny] = result.records;
     expect(large.decision).toBe('accepted');

@@ -50,7 +50,7 @@ export function claimTask(control: Int32Array): number {
   return Atomics.add(control, NEXT_TASK, 1);
 }
 
-/** Whether a worker of the job has failed. */
+/** Returns whether a worker of the job has failed. */
 export function hasFailed(control: Int32Array): boolean {
   return Atomics.load(control, FAILED) === 1;
 }

@@ -35,7 +35,7 @@ export interface RoutingDecision {
 /**
  * Returns the mean NLL per token of the first `prefix` predicted tokens of a
  * document, `tokens` being its encoding with the document marker first. The
- * last window is padded after the prefix, which causal attention never sees.
+ * last window is padded after the prefix, which causal attention never reads.
  */
 export async function prefixNll(scorer: Scorer, tokens: Int32Array, prefix: number, lambdas: number[]): Promise<{ nll: number; tokens: number }> {
   const count = Math.min(prefix, tokens.length - 1);
@@ -50,7 +50,7 @@ export async function prefixNll(scorer: Scorer, tokens: Int32Array, prefix: numb
 }
 
 /**
- * Routes one document. `models` holds the parent (domain null) first and
+ * Routes one document. `models` contains the parent (domain null) first and
  * then the specialists. Documents without a word to score go to the parent.
  */
 export async function routeDocument(
@@ -89,7 +89,7 @@ export async function routeDocument(
   return { document: document.id, label: null, model: best.id, reason: 'lowest prefix NLL', prefixTokens: scored, prefixNll: scores };
 }
 
-/** How the test documents of one domain were routed when their labels were hidden. */
+/** Routing of one domain's test documents with their labels hidden. */
 export interface RoutingSummary {
   domain: string;
   documents: number;

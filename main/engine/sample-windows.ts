@@ -8,7 +8,7 @@ import { assembleBatch, evaluationOffsets } from './batch';
 import { createRandom, shuffleInPlace } from './random';
 import type { RunState } from './trainer';
 
-/** What scoring windows needs of a run or a loaded model. */
+/** Parts of a run or a loaded model that scoring windows reads. */
 export type Scorer = Pick<RunState, 'config' | 'modelConfig' | 'blockTable' | 'buildMasks' | 'model'>;
 
 /** Windows of one stream and their position count. */

@@ -15,7 +15,7 @@ const config: ModelConfig = { vocabSize: tokenizer.size, contextLength: T, layer
 const adapters = { rank: 2, outputBias: true };
 let batch: Batch;
 
-/** A parent whose weights are all non-zero, so every path carries signal. */
+/** Builds a parent whose weights are all non-zero, so every path carries signal. */
 function parentModel(): LocalistModel {
   const model = new LocalistModel(config, 3);
   let seed = 11;
@@ -76,7 +76,7 @@ describe('specialistModel', () => {
     specialist.dispose();
   });
 
-  test('the frozen base gives the same loss and adapter gradients as the full backward pass', () => {
+  test('frozen base matches full backward pass', () => {
     const parent = parentModel();
     const specialist = specialistModel(parent, adapters, 7);
     perturbAdapters(specialist);

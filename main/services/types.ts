@@ -9,12 +9,12 @@ export type ServiceHandlers = {
   readonly [Name in OperationName]: (request: Operations[Name]['request']) => Promise<Operations[Name]['response']>;
 };
 
-/** Where services send events; each transport forwards them to its pages. */
+/** Destination of the services' events, which each transport forwards to its pages. */
 export interface EventSink {
   emit<Name extends EventName>(name: Name, payload: Events[Name]): void;
 }
 
-/** What the services need of the engine for the inspector: a long-lived worker that keeps a model loaded. */
+/** Engine interface of the inspector: a long-lived worker that keeps a model loaded. */
 export interface InspectEngine {
   /** Backend the engine worker runs on, and why it skipped faster ones; starts the worker when needed. */
   backend(): Promise<{ name: string; skipped: string[] }>;

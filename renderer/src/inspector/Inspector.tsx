@@ -80,7 +80,7 @@ export function Inspector({ model, theme, onFirstResult }: { model: ModelSummary
     return inputTime;
   }, []);
   const { inspection, busy: running, error, settledRequest } = useInspection(request, takeDialInputTime);
-  // The first answer starts the engine, whose backend the status bar then shows.
+  // The first response starts the engine, whose backend the status bar then shows.
   const hasResult = inspection !== null;
   useEffect(() => {
     if (hasResult) onFirstResult?.();
@@ -102,7 +102,8 @@ export function Inspector({ model, theme, onFirstResult }: { model: ModelSummary
     if (!inspection) return { token: 1, block: 1 };
     const { dialled, distributed } = inspection.response;
     return {
-      // The first query row can attend only to itself, so its 1 is left out of the scale's top; that cell is drawn at the top colour.
+      // The first query row can attend only to itself, so its 1 is left out of the scale's top.
+      // That cell is drawn at the top colour.
       token: sharedMaximum([withoutFirstRow(dialled.tokenAttention), withoutFirstRow(distributed.tokenAttention)]),
       block: sharedMaximum([dialled.blockAttention, distributed.blockAttention]),
     };

@@ -13,7 +13,7 @@ type OpenStatus = WorkbenchStatus & { project: NonNullable<WorkbenchStatus['proj
  * collapsed panel to train again.
  */
 export function ProjectView({ status, theme, refresh }: { status: OpenStatus; theme: Theme; refresh: () => Promise<void> }) {
-  // Until the engine has run, the status has no backend; the inspector's first answer reads it again.
+  // Until the engine has run, the status has no backend, so the inspector's first response reads it again.
   const needsBackend = status.backend === null;
   const onFirstResult = useCallback(() => {
     if (needsBackend) void refresh();
